@@ -1,0 +1,42 @@
+import type { Advisory, AdvisoryHeader, AffectedPackage, EpssScore, KevEntry } from '../core/index.js';
+
+/** One affected-package record together with the advisory it belongs to. */
+export interface AdvisoryCandidate {
+  advisory: AdvisoryHeader;
+  affected: AffectedPackage;
+}
+
+/**
+ * The read side of the advisory DB, which the matcher uses. Implemented by the SQLite DB
+ * (src/vulndb/db.ts) and by an in-memory index for small fixture sets (src/vulndb/memory.ts).
+ */
+export interface AdvisoryIndex {
+  /** Every affected-package record filed under this namespace and package name (exact name match; names are stored as the ecosystem normalises them). */
+  candidates(namespace: string, name: string): AdvisoryCandidate[];
+  kev(cveId: string): KevEntry | undefined;
+  epss(cveId: string): EpssScore | undefined;
+}
+
+/** Where a feed parser sends what it read. Bad records are skipped and counted, never fatal. */
+export interface FeedSink {
+  advisory(advisory: Advisory): void;
+  kev(entry: KevEntry): void;
+  epss(entry: EpssScore): void;
+  /** A record that could not be used: `ref` names it (file path inside the feed, record id). */
+  skip(reason: string, ref: string): void;
+}
+
+/**
+ * One native feed format (OSV, Alpine secdb, Ubuntu tracker, Red Hat API, ALAS, KEV, EPSS …), one
+ * folder each under src/vulndb/sources/, listed in src/vulndb/sources/registry.ts. The importer walks
+ * an input (directory, .zip, .tar.gz), offers every file to `detect`, and hands each file of the
+ * detected format to `parseFile`.
+ */
+export interface FeedFormat {
+  /** Stable id, also the `source` recorded for the snapshot: 'osv', 'alpine-secdb', 'kev' … */
+  readonly id: string;
+  /** True when this file belongs to this format; `head` is the first bytes (up to 4 KiB). */
+  detect(path: string, head: Buffer): boolean;
+  /** Parse one whole file. Throw only for a file that is unusable as a whole; skip bad records via sink. */
+  parseFile(path: string, data: Buffer, sink: FeedSink): void;
+}
