@@ -19,7 +19,7 @@ export function buildPurl(parts: PurlParts): string {
   for (const [key, value] of Object.entries(parts.qualifiers ?? {})) {
     if (value !== undefined && value !== '') qualifiers[key] = value;
   }
-  return new PackageURL(
+  const text = new PackageURL(
     parts.type,
     parts.namespace || undefined,
     parts.name,
@@ -27,6 +27,19 @@ export function buildPurl(parts: PurlParts): string {
     Object.keys(qualifiers).length > 0 ? qualifiers : undefined,
     parts.subpath || undefined,
   ).toString();
+  return parts.version ? encodePlusInVersion(text) : text;
+}
+
+/**
+ * The purl spec percent-encodes '+' in versions ('2.4.47-2%2Bb1'); packageurl-js leaves it as is.
+ * Debian versions are full of '+', so the canonical form matters for comparing purls with other tools.
+ */
+function encodePlusInVersion(purl: string): string {
+  const end = purl.search(/[?#]/);
+  const head = end === -1 ? purl : purl.slice(0, end);
+  const at = head.lastIndexOf('@');
+  if (at === -1) return purl;
+  return head.slice(0, at) + head.slice(at).replaceAll('+', '%2B') + (end === -1 ? '' : purl.slice(end));
 }
 
 /** The purl `distro` qualifier value for an OS package: `debian-12`, `alpine-3.19.1`, `rhel-9.4`. */

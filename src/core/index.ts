@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './clock.js';
 export * from './logger.js';
 export * from './namespaces.js';
+export * from './schemas.js';
