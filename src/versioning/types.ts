@@ -13,7 +13,9 @@ export type SchemeId =
   | 'rubygems'
   | 'nuget'
   | 'composer'
-  | 'pub';
+  | 'pub'
+  | 'cran'
+  | 'hackage';
 
 export interface VersionScheme {
   readonly id: SchemeId;

@@ -1,0 +1,24 @@
+import { compareNumericLists, splitNumericList } from '../numericlist.js';
+import type { VersionScheme } from '../types.js';
+import { boundedCache } from '../util.js';
+
+/**
+ * Hackage (Haskell) package versions, ordered as `Data.Version`: dot-separated non-negative
+ * integers compared as lists, a longer list being greater when the shorter is its prefix
+ * (`0.1.0 < 0.1.0.0`).
+ *
+ * Fallback for invalid versions: see src/versioning/numericlist.ts (text components sort before
+ * numbers and compare as text).
+ */
+const parts = boundedCache((v: string) => splitNumericList(v, /\./));
+
+export const hackage = {
+  id: 'hackage',
+  isValid(version: string): boolean {
+    return /^\d+(?:\.\d+)*$/.test(version.trim());
+  },
+  compare(a: string, b: string): number {
+    if (a === b) return 0;
+    return compareNumericLists(parts(a), parts(b));
+  },
+} satisfies VersionScheme;
