@@ -1,0 +1,152 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, gzip, makeTar, writeOciLayout } from '../src/image/__fixtures__/build.js';
+import { TEST_ADVISORIES, writeTestFeed } from './support/advisories.js';
+import { assertBuilt, runCli } from './support/cli.js';
+import { registryAvailable, skopeoCopy, startRegistry, type RunningRegistry } from './support/registry.js';
+
+const OS_RELEASE = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+`;
+
+const DPKG_STATUS = `Package: libssl3
+Status: install ok installed
+Priority: optional
+Section: libs
+Installed-Size: 6160
+Maintainer: Debian OpenSSL Team <pkg-openssl-devel@alioth-lists.debian.net>
+Architecture: amd64
+Multi-Arch: same
+Source: openssl
+Version: 3.0.11-1~deb12u2
+Depends: libc6 (>= 2.34)
+Description: Secure Sockets Layer toolkit - shared libraries
+
+Package: zlib1g
+Status: install ok installed
+Priority: required
+Section: libs
+Installed-Size: 168
+Maintainer: Mark Brown <broonie@debian.org>
+Architecture: amd64
+Multi-Arch: same
+Source: zlib
+Version: 1:1.2.13.dfsg-1
+Provides: libz1
+Depends: libc6 (>= 2.14)
+Description: compression library - runtime
+`;
+
+const USER = { username: 'ci', password: 'registry-secret' };
+
+interface JsonFinding {
+  advisoryId: string;
+  package: { name: string; purl: string };
+  installedVersion: string;
+  fixedVersions: string[];
+  fixState: string;
+  severity: string;
+}
+
+describe.skipIf(!registryAvailable())('palisade scan image through a real registry (docker-registry + skopeo)', () => {
+  let work: string;
+  let registry: RunningRegistry;
+  let dbPath: string;
+  let digest: string;
+  const env = (): Record<string, string> => ({ PALISADE_CACHE_DIR: join(work, 'cache'), DOCKER_CONFIG: join(work, 'docker') });
+
+  beforeAll(async () => {
+    assertBuilt();
+    work = mkdtempSync(join(tmpdir(), 'palisade-scan-e2e-'));
+    dbPath = join(work, 'vulndb.sqlite');
+    const imported = await runCli(['db', 'import', writeTestFeed(work), '--db', dbPath], { env: env() });
+    expect(imported.code, imported.stderr).toBe(0);
+
+    const layer = await makeTar([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+      { name: 'usr/lib/os-release', body: OS_RELEASE },
+      { name: 'var/lib/dpkg/status', body: DPKG_STATUS },
+      { name: 'app/package.json', body: JSON.stringify({ name: 'shop', version: '1.0.0', dependencies: { lodash: '4.17.15' } }) },
+      { name: 'app/node_modules/lodash/package.json', body: JSON.stringify({ name: 'lodash', version: '4.17.15', license: 'MIT' }) },
+    ]);
+    const image = buildImage({ layers: [{ blob: gzip(layer), tar: layer }] });
+    digest = image.manifestDigest;
+    const layout = writeOciLayout(join(work, 'layout'), [{ image, tag: '1.0' }]);
+    registry = await startRegistry({ htpasswd: USER });
+    skopeoCopy(`oci:${layout}:1.0`, `docker://${registry.host}/shop/web:1.0`, USER);
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const scanArgs = (ref: string, ...extra: string[]): string[] => [
+    'scan', 'image', ref, '--db', dbPath, '--insecure', '--username', USER.username, '--password-stdin', '--format', 'json', '--quiet', ...extra,
+  ];
+
+  it('scans by tag with basic auth and reports OS and npm findings with their fixes', async () => {
+    const run = await runCli(scanArgs(`${registry.host}/shop/web:1.0`), { input: `${USER.password}\n`, env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { target: { digest: string }; distro: { id: string; versionId: string }; findings: JsonFinding[]; packages: unknown[] };
+    expect(report.target.digest).toBe(digest);
+    expect(report.distro).toMatchObject({ id: 'debian', versionId: '12' });
+    expect(report.packages).toHaveLength(3);
+    const byId = new Map(report.findings.map((f) => [f.advisoryId, f]));
+    expect(byId.get(TEST_ADVISORIES.lodash.id)).toMatchObject({
+      package: { name: 'lodash', purl: 'pkg:npm/lodash@4.17.15' },
+      installedVersion: '4.17.15',
+      fixedVersions: ['4.17.19'],
+      fixState: 'fixed',
+      severity: 'high',
+    });
+    expect(byId.get('CVE-2023-5678')).toMatchObject({
+      package: { name: 'libssl3' },
+      fixedVersions: ['3.0.13-1~deb12u1'],
+      fixState: 'fixed',
+      severity: 'low',
+    });
+    expect(byId.get('CVE-2023-45853')).toMatchObject({ package: { name: 'zlib1g' }, fixedVersions: [], fixState: 'unfixed' });
+    expect(report.findings).toHaveLength(3);
+  });
+
+  it('scans by digest and gates with --fail-on', async () => {
+    const run = await runCli(scanArgs(`${registry.host}/shop/web@${digest}`, '--fail-on', 'high'), { input: USER.password, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${TEST_ADVISORIES.lodash.id} (high) in lodash 4.17.15, fixed in 4.17.19`);
+    const report = JSON.parse(run.stdout) as { target: { digest: string } };
+    expect(report.target.digest).toBe(digest);
+  });
+
+  it('says clearly when the registry rejects the credentials', async () => {
+    const run = await runCli(scanArgs(`${registry.host}/shop/web:1.0`), { input: 'wrong-password', env: env() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/401|credentials|unauthori[sz]ed/i);
+    expect(run.stdout).toBe('');
+  });
+
+  it('says clearly when the tag does not exist', async () => {
+    const run = await runCli(scanArgs(`${registry.host}/shop/web:9.9`), { input: USER.password, env: env() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/9\.9/);
+  });
+
+  it('re-scans from the SBOM cache without reading layers again after the registry is gone', async () => {
+    // The first test cached the SBOM by digest; an oci-layout of the same image has the same digest.
+    const layoutRun = await runCli(['scan', 'image', `oci-layout:${join(work, 'layout')}:1.0`, '--db', dbPath, '--format', 'json', '--quiet'], { env: env() });
+    expect(layoutRun.code, layoutRun.stderr).toBe(0);
+    const report = JSON.parse(layoutRun.stdout) as { findings: JsonFinding[] };
+    expect(report.findings.map((f) => f.advisoryId).sort()).toEqual(['CVE-2023-45853', 'CVE-2023-5678', TEST_ADVISORIES.lodash.id].sort());
+    execFileSync('true');
+  });
+});
+
+if (!registryAvailable()) console.warn('skipping registry scan tests: /usr/bin/docker-registry or skopeo is not installed (.ci/run installs them)');
