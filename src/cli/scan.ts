@@ -7,7 +7,6 @@ import { platformOfNodeArch, parsePlatform } from '../image/oci.js';
 import { parseImageSource, formatImageReference } from '../image/reference.js';
 import { openImageSource } from '../image/sources/index.js';
 import type { WalkProgress } from '../image/walker.js';
-import { createMatcher } from '../match/index.js';
 import {
   FORMAT_IDS,
   applyFilters,
@@ -24,7 +23,7 @@ import {
 import { SCAN_CATALOGERS } from '../scan/catalogers.js';
 import { openSbomCache } from '../scan/cache.js';
 import { buildScanReport } from '../scan/report.js';
-import { scanImage } from '../scan/scan.js';
+import { matchPackages, scanImage } from '../scan/scan.js';
 import { readPackageFile } from '../sbom/index.js';
 import { openAdvisoryDb, type AdvisoryDb } from '../vulndb/db.js';
 import type { CliContext } from './context.js';
@@ -149,7 +148,7 @@ async function runSbomScan(file: string, options: OutputOptions, ctx: CliContext
   for (const skipped of document.skipped.slice(0, 20)) ctx.log.warn({ ref: skipped.ref, reason: skipped.reason }, 'SBOM entry skipped');
   const db = openDb(options.db, ctx);
   try {
-    const matched = createMatcher({ index: db, clock: systemClock }).match(document.packages);
+    const matched = matchPackages(document.packages, { index: db, clock: systemClock });
     await finish({ kind: 'sbom', reference: file }, document.distro, document.packages, matched.findings, db, options, ctx);
   } finally {
     db.close();

@@ -19,4 +19,5 @@ export const packageSchema = z.object({
   distro: distroSchema.optional(),
   licenses: z.array(z.string()).optional(),
   locations: z.array(z.object({ path: z.string(), layer: z.string().optional() })),
+  managedBy: z.string().optional(),
 }) satisfies z.ZodType<Package>;

@@ -79,6 +79,12 @@ export interface Package {
   distro?: Distro;
   licenses?: string[];
   locations: PackageLocation[];
+  /**
+   * Set on a language package whose files an OS package manager owns (e.g. 'dpkg' for Debian's
+   * python3-requests files). It is listed in the SBOM, but judged through its OS package (whose
+   * distro tracker knows the backported fixes), never matched against language advisories.
+   */
+  managedBy?: string;
 }
 
 /** OSV range events. One range evaluator (src/versioning/range.ts) serves every scheme. */

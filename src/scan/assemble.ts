@@ -6,8 +6,14 @@ import type { CatalogResult, DistroHint } from '../catalog/types.js';
 export interface AssembledSbom {
   distro?: Distro;
   packages: Package[];
-  /** Language packages dropped because the OS package manager owns their files. */
+  /** Language packages whose files the OS package manager owns (marked `managedBy`). */
   ownedLanguagePackages: number;
+}
+
+/** One cataloger's result for one file, as the walker leaves it. */
+export interface CatalogedFile {
+  cataloger: string;
+  result: CatalogResult;
 }
 
 /** purl namespaces of OS packages per distro id (`pkg:deb/ubuntu/...`, `pkg:apk/wolfi/...`). */
@@ -49,6 +55,14 @@ function withDistro(pkg: Package, distro: Distro): Package {
   return { ...pkg, distro, purl };
 }
 
+/** The OS package manager that owns every file a language package was found in, if any. */
+function ownerOf(pkg: Package, owner: ReadonlyMap<string, string>): string | undefined {
+  if (pkg.locations.length === 0) return undefined;
+  const owners = pkg.locations.map((location) => owner.get(location.path));
+  const first = owners[0];
+  return first !== undefined && owners.every((o) => o === first) ? first : undefined;
+}
+
 function identity(pkg: Package): string {
   return `${pkg.type}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.arch ?? ''}`;
 }
@@ -61,19 +75,20 @@ function compareText(a: string, b: string): number {
  * Turns the per-file catalog results of a merged image filesystem into one SBOM:
  * - the distro is the highest-priority hint (os-release over the lesser release files);
  * - OS packages get the distro (and their purl its namespace and `distro` qualifier);
- * - language packages whose files the OS package manager owns are dropped: Debian's python3-requests
- *   is judged by Debian's tracker (which knows its backports), not again by PyPI advisories;
+ * - language packages whose files the OS package manager owns are marked `managedBy` (the cataloger
+ *   of that package manager): they stay in the SBOM, but the scan judges Debian's python3-requests
+ *   by Debian's tracker (which knows its backports), not again by PyPI advisories;
  * - the same package found in several files (installed and in a lockfile) is one package with
  *   several locations;
  * - output is sorted, so two runs give the same bytes.
  */
-export function assembleSbom(results: Iterable<{ result: CatalogResult }>): AssembledSbom {
+export function assembleSbom(results: Iterable<CatalogedFile>): AssembledSbom {
   const hints: DistroHint[] = [];
-  const owned = new Set<string>();
+  const owner = new Map<string, string>();
   const all: Package[] = [];
-  for (const { result } of results) {
+  for (const { cataloger, result } of results) {
     if (result.distro) hints.push(result.distro);
-    for (const path of result.ownedFiles ?? []) owned.add(path);
+    for (const path of result.ownedFiles ?? []) owner.set(path, cataloger);
     for (const pkg of result.packages) all.push(pkg);
   }
   const distro = pickDistro(hints);
@@ -82,11 +97,9 @@ export function assembleSbom(results: Iterable<{ result: CatalogResult }>): Asse
   let ownedLanguagePackages = 0;
   for (const found of all) {
     const isOs = OS_PACKAGE_TYPES.includes(found.type);
-    if (!isOs && found.locations.length > 0 && found.locations.every((location) => owned.has(location.path))) {
-      ownedLanguagePackages += 1;
-      continue;
-    }
-    const pkg = isOs && distro ? withDistro(found, distro) : found;
+    const managedBy = isOs ? undefined : ownerOf(found, owner);
+    if (managedBy) ownedLanguagePackages += 1;
+    const pkg = isOs && distro ? withDistro(found, distro) : managedBy ? { ...found, managedBy } : found;
     const key = identity(pkg);
     const existing = byIdentity.get(key);
     if (existing) {

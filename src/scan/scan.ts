@@ -66,7 +66,7 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     ownedLanguagePackages = sbom.ownedLanguagePackages;
     if (cacheKey) deps.cache?.put(cacheKey, { distro, packages });
   }
-  const matched = deps.index ? createMatcher({ index: deps.index, clock: deps.clock ?? systemClock }).match(packages) : { findings: [], unmatched: [] };
+  const matched = deps.index ? matchPackages(packages, deps) : { findings: [], unmatched: [] };
   return {
     info,
     platform: formatPlatform(info.platform),
@@ -78,6 +78,15 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     stats,
     ownedLanguagePackages,
   };
+}
+
+/**
+ * Matches an SBOM against the advisory DB. Language packages that an OS package manager owns are
+ * judged through their OS package only (see assembleSbom), so they are not matched again here.
+ */
+export function matchPackages(packages: readonly Package[], deps: Pick<ScanDeps, 'index' | 'clock'>): { findings: Finding[]; unmatched: UnmatchedPackage[] } {
+  if (!deps.index) return { findings: [], unmatched: [] };
+  return createMatcher({ index: deps.index, clock: deps.clock ?? systemClock }).match(packages.filter((p) => p.managedBy === undefined));
 }
 
 function* iterateResults<T>(results: Map<string, T[]>): Iterable<T> {
