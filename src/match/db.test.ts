@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock, silentLogger, type Package } from '../core/index.js';
+import { openAdvisoryDb } from '../vulndb/db.js';
+import { importFeeds } from '../vulndb/import.js';
+import { createMatcher } from './matcher.js';
+
+/** The matcher against the real SQLite DB, built by the real importer from fixture OSV and KEV files. */
+describe('matcher over an imported advisory DB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-match-db-'));
+  const dbPath = join(dir, 'vulndb.sqlite');
+  let db: ReturnType<typeof openAdvisoryDb>;
+
+  beforeAll(async () => {
+    await importFeeds({
+      inputs: [join(import.meta.dirname, '__fixtures__', 'feeds')],
+      dbPath,
+      clock: fixedClock('2025-03-01T00:00:00Z'),
+      log: silentLogger,
+    });
+    db = openAdvisoryDb(dbPath);
+  });
+  afterAll(() => {
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bookworm = { id: 'debian', versionId: '12.5' };
+  const packages: Package[] = [
+    {
+      type: 'deb',
+      name: 'libssl3',
+      version: '3.0.11-1~deb12u1',
+      purl: 'pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12.5',
+      source: { name: 'openssl', version: '3.0.11-1~deb12u1' },
+      distro: bookworm,
+      locations: [{ path: '/var/lib/dpkg/status' }],
+    },
+    {
+      type: 'deb',
+      name: 'zlib1g',
+      version: '1:1.2.13.dfsg-1',
+      purl: 'pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&epoch=1&distro=debian-12.5',
+      source: { name: 'zlib', version: '1:1.2.13.dfsg-1' },
+      distro: bookworm,
+      locations: [{ path: '/var/lib/dpkg/status' }],
+    },
+    {
+      type: 'maven',
+      name: 'org.apache.logging.log4j:log4j-core',
+      version: '2.14.1',
+      purl: 'pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1',
+      locations: [{ path: '/app/lib/log4j-core-2.14.1.jar' }],
+    },
+    { type: 'pypi', name: 'PyYAML', version: '5.3.1', purl: 'pkg:pypi/pyyaml@5.3.1', locations: [] },
+    { type: 'pypi', name: 'PyYAML', version: '6.0.1', purl: 'pkg:pypi/pyyaml@6.0.1', locations: [] },
+  ];
+
+  it('finds the same vulnerabilities the fixture feeds describe, merged and enriched', () => {
+    const result = createMatcher({ index: db, clock: fixedClock('2025-03-01T00:00:00Z') }).match(packages);
+    expect(result.unmatched).toEqual([]);
+    expect(
+      result.findings.map((f) => [
+        f.package.name,
+        f.installedVersion,
+        f.advisoryId,
+        f.aliases,
+        f.fixedVersions,
+        f.fixState,
+        f.severity,
+        f.severitySource,
+        f.kev?.dateAdded ?? null,
+      ]),
+    ).toEqual([
+      ['PyYAML', '5.3.1', 'CVE-2020-14343', ['GHSA-8q59-q68h-6hv4', 'PYSEC-2021-142'], ['5.4'], 'fixed', 'critical', 'advisory', null],
+      ['org.apache.logging.log4j:log4j-core', '2.14.1', 'CVE-2021-44228', ['GHSA-jfh8-c2jp-5v3q'], ['2.15.0'], 'fixed', 'critical', 'advisory', '2021-12-10'],
+      ['zlib1g', '1:1.2.13.dfsg-1', 'CVE-2023-45853', [], [], 'unfixed', 'critical', 'cvss', null],
+      ['libssl3', '3.0.11-1~deb12u1', 'CVE-2023-5678', [], ['3.0.13-1~deb12u1'], 'fixed', 'low', 'distro', null],
+      ['libssl3', '3.0.11-1~deb12u1', 'CVE-2023-5363', ['DSA-5532-1'], ['3.0.11-1~deb12u2'], 'fixed', 'unknown', 'none', null],
+    ]);
+  });
+});
