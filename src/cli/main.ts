@@ -1,12 +1,22 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isAppError, errorMessage } from '../core/index.js';
+import { registerAudit } from './audit.js';
 import { createCliContext, type CliContext } from './context.js';
+import { registerDb } from './db.js';
+import { registerMatch } from './match.js';
+import { registerScan } from './scan.js';
+import { registerSensor } from './sensor.js';
+import { registerServer } from './server.js';
+import { registerGate } from './gate.js';
+import { registerK8s } from './k8s.js';
+import { registerAdmission } from './admission.js';
+import { registerPolicy } from './policy.js';
 
 /** Each command group lives in its own file and adds its commands to the program. */
 type RegisterGroup = (program: Command, ctx: CliContext) => void;
 
-const GROUPS: RegisterGroup[] = [];
+const GROUPS: RegisterGroup[] = [registerScan, registerMatch, registerDb, registerAudit, registerServer, registerGate, registerSensor, registerK8s, registerAdmission, registerPolicy];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('palisade')

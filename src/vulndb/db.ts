@@ -1,0 +1,163 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { AppError, isSeverity, FIX_STATES, type AdvisoryHeader, type EpssScore, type FixState, type KevEntry, type Severity } from '../core/index.js';
+import { decodeCvss, decodeRanges, decodeStrings } from './codec.js';
+import { SCHEMA_VERSION } from './schema.js';
+import type { AdvisoryCandidate, AdvisoryIndex } from './types.js';
+
+interface AffectedRow {
+  rid: number;
+  ranges: string | null;
+  versions: string | null;
+  fix_state: string;
+  severity: string | null;
+}
+
+interface AdvisoryRow {
+  id: string;
+  source: string;
+  summary: string | null;
+  published: string | null;
+  modified: string | null;
+  severity: string | null;
+  cvss: string | null;
+  refs: string | null;
+  aliases: string | null;
+}
+
+/** How many parsed advisory headers are kept: a scan touches a few thousand advisories at most. */
+const HEADER_CACHE = 20_000;
+/** How many (namespace, name) lookups are kept: images share most of their packages. */
+const LOOKUP_CACHE = 5_000;
+
+function toFixState(value: string): FixState {
+  return FIX_STATES.find((s) => s === value) ?? 'unknown';
+}
+
+function toSeverity(value: string | null): Severity | undefined {
+  return value !== null && isSeverity(value) ? value : undefined;
+}
+
+export interface AdvisoryDb extends AdvisoryIndex {
+  /** Every advisory filed under an id (one per feed that carries it), e.g. for `palisade db show`. */
+  advisories(id: string): AdvisoryHeader[];
+  close(): void;
+}
+
+/**
+ * Open the advisory DB read-only. Lookups use prepared statements on the (namespace, name)
+ * clustered key; parsed advisory headers are cached (aliases merged both ways: the advisory's own
+ * aliases plus every advisory that lists it as an alias).
+ */
+export function openAdvisoryDb(path: string): AdvisoryDb {
+  if (!existsSync(path)) {
+    throw new AppError('NOT_FOUND', `advisory DB not found at ${path}; build it with \`palisade db update\` or \`palisade db import PATH\``, {
+      details: { path },
+    });
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const row = db.prepare<[], { version: number }>('SELECT version FROM schema_version').get();
+    if (row?.version !== SCHEMA_VERSION) {
+      db.close();
+      throw new AppError(
+        'CONFLICT',
+        `advisory DB at ${path} has schema version ${row?.version ?? 'none'}, this Palisade needs ${SCHEMA_VERSION}; rebuild it with \`palisade db update\``,
+      );
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('BAD_INPUT', `${path} is not a Palisade advisory DB; rebuild it with \`palisade db update\``, { cause: error, details: { path } });
+  }
+  db.pragma('cache_size = -32768');
+  db.pragma('mmap_size = 268435456');
+
+  const affectedStmt = db.prepare<[string, string], AffectedRow>(
+    'SELECT rid, ranges, versions, fix_state, severity FROM affected WHERE namespace = ? AND name = ?',
+  );
+  const advisoryStmt = db.prepare<[number], AdvisoryRow>(
+    'SELECT id, source, summary, published, modified, severity, cvss, refs, aliases FROM advisories WHERE rid = ?',
+  );
+  const reverseAliasStmt = db.prepare<[string], { id: string }>(
+    'SELECT a.id AS id FROM aliases x JOIN advisories a ON a.rid = x.rid WHERE x.alias = ?',
+  );
+  const byIdStmt = db.prepare<[string], { rid: number }>('SELECT rid FROM advisories WHERE id = ?');
+  const kevStmt = db.prepare<[string], { date_added: string; due_date: string | null; ransomware: number }>(
+    'SELECT date_added, due_date, ransomware FROM kev WHERE cve = ?',
+  );
+  const epssStmt = db.prepare<[string], { score: number; percentile: number }>('SELECT score, percentile FROM epss WHERE cve = ?');
+
+  const headers = new Map<number, AdvisoryHeader>();
+  const lookups = new Map<string, AdvisoryCandidate[]>();
+
+  function header(rid: number): AdvisoryHeader | undefined {
+    const cached = headers.get(rid);
+    if (cached) return cached;
+    const row = advisoryStmt.get(rid);
+    if (!row) return undefined;
+    const aliases = new Set(decodeStrings(row.aliases));
+    for (const r of reverseAliasStmt.all(row.id)) if (r.id !== row.id) aliases.add(r.id);
+    const h: AdvisoryHeader = {
+      id: row.id,
+      aliases: [...aliases].sort(),
+      source: row.source,
+      cvss: decodeCvss(row.cvss),
+      references: decodeStrings(row.refs),
+    };
+    if (row.summary !== null) h.summary = row.summary;
+    if (row.published !== null) h.published = row.published;
+    if (row.modified !== null) h.modified = row.modified;
+    const severity = toSeverity(row.severity);
+    if (severity) h.severity = severity;
+    if (headers.size >= HEADER_CACHE) headers.delete(headers.keys().next().value ?? rid);
+    headers.set(rid, h);
+    return h;
+  }
+
+  return {
+    candidates(namespace: string, name: string): AdvisoryCandidate[] {
+      const key = `${namespace}\u0000${name}`;
+      const cached = lookups.get(key);
+      if (cached) return [...cached];
+      const out: AdvisoryCandidate[] = [];
+      for (const row of affectedStmt.all(namespace, name)) {
+        const advisory = header(row.rid);
+        if (!advisory) continue;
+        const affected: AdvisoryCandidate['affected'] = {
+          namespace,
+          name,
+          ranges: decodeRanges(row.ranges),
+          versions: decodeStrings(row.versions),
+          fixState: toFixState(row.fix_state),
+        };
+        const severity = toSeverity(row.severity);
+        if (severity) affected.severity = severity;
+        out.push({ advisory, affected });
+      }
+      if (lookups.size >= LOOKUP_CACHE) lookups.delete(lookups.keys().next().value ?? key);
+      lookups.set(key, out);
+      return [...out];
+    },
+    kev(cveId: string): KevEntry | undefined {
+      const row = kevStmt.get(cveId);
+      if (!row) return undefined;
+      const entry: KevEntry = { cveId, dateAdded: row.date_added, knownRansomwareUse: row.ransomware === 1 };
+      if (row.due_date !== null) entry.dueDate = row.due_date;
+      return entry;
+    },
+    epss(cveId: string): EpssScore | undefined {
+      const row = epssStmt.get(cveId);
+      return row ? { cveId, score: row.score, percentile: row.percentile } : undefined;
+    },
+    advisories(id: string): AdvisoryHeader[] {
+      return byIdStmt
+        .all(id)
+        .map((r) => header(r.rid))
+        .filter((h): h is AdvisoryHeader => h !== undefined);
+    },
+    close(): void {
+      db.close();
+    },
+  };
+}
