@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Package } from '../core/index.js';
+import type { Distro, Package } from '../core/index.js';
 import { assembleSbom, type CatalogedFile } from './assemble.js';
 
 const debian = { id: 'debian', versionId: '12', codename: 'bookworm' };
@@ -33,7 +33,7 @@ const lodashInstalled = pkg({
 });
 const lodashLocked = { ...lodashInstalled, locations: [{ path: '/app/package-lock.json', layer: 'sha256:bb' }] };
 
-const osRelease = (distro: typeof debian, priority: number): CatalogedFile => ({ cataloger: 'os-release', result: { packages: [], distro: { distro, priority } } });
+const osRelease = (distro: Distro, priority: number): CatalogedFile => ({ cataloger: 'os-release', result: { packages: [], distro: { distro, priority } } });
 
 describe('assembleSbom', () => {
   it('gives OS packages the distro, in the purl namespace and distro qualifier', () => {

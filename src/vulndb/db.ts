@@ -38,7 +38,14 @@ function toSeverity(value: string | null): Severity | undefined {
   return value !== null && isSeverity(value) ? value : undefined;
 }
 
+/** Which DB a scan used: build time and each source's snapshot, for reports. */
+export interface AdvisoryDbInfo {
+  builtAt?: string;
+  sources: { id: string; snapshot?: string }[];
+}
+
 export interface AdvisoryDb extends AdvisoryIndex {
+  info(): AdvisoryDbInfo;
   /** Every advisory filed under an id (one per feed that carries it), e.g. for `palisade db show`. */
   advisories(id: string): AdvisoryHeader[];
   close(): void;
@@ -116,6 +123,14 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
   }
 
   return {
+    info(): AdvisoryDbInfo {
+      const built = db.prepare<[], { built_at: string | null }>('SELECT built_at FROM schema_version').get();
+      const sources = db
+        .prepare<[], { source: string; snapshot: string | null }>('SELECT source, snapshot FROM sources ORDER BY source')
+        .all()
+        .map((r) => (r.snapshot ? { id: r.source, snapshot: r.snapshot } : { id: r.source }));
+      return built?.built_at ? { builtAt: built.built_at, sources } : { sources };
+    },
     candidates(namespace: string, name: string): AdvisoryCandidate[] {
       const key = `${namespace}\u0000${name}`;
       const cached = lookups.get(key);
