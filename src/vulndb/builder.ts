@@ -281,6 +281,7 @@ export class AdvisoryDbBuilder {
         DROP TABLE dead;`);
     }
     db.exec(POST_LOAD_SQL);
+    this.mergeReverseAliases();
     db.prepare(
       `INSERT INTO sources (source, feed, snapshot, records, imported_at)
        SELECT source, MIN(feed), MAX(modified), COUNT(*), ? FROM advisories GROUP BY source`,
@@ -308,6 +309,31 @@ export class AdvisoryDbBuilder {
       .map(({ reasonMap, ...rest }) => ({ ...rest, reasons: [...reasonMap.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)) }))
       .sort((a, b) => a.feed.localeCompare(b.feed));
     return { feeds, sources };
+  }
+
+  /**
+   * Aliases both ways, once, at build time: an advisory also lists every advisory that names it as an
+   * alias (CVE-2023-0286 lists DSA-5343-1 because the DSA names the CVE). Readers then need one row.
+   */
+  private mergeReverseAliases(): void {
+    const reverse = new Map<string, Set<string>>();
+    const rows = this.db.prepare<[], { alias: string; id: string }>('SELECT x.alias AS alias, a.id AS id FROM aliases x JOIN advisories a ON a.rid = x.rid');
+    for (const { alias, id } of rows.iterate()) {
+      if (alias === id) continue;
+      let ids = reverse.get(alias);
+      if (!ids) reverse.set(alias, (ids = new Set()));
+      ids.add(id);
+    }
+    const byId = this.db.prepare<[string], { rid: number; aliases: string | null }>('SELECT rid, aliases FROM advisories WHERE id = ?');
+    const update = this.db.prepare('UPDATE advisories SET aliases = ? WHERE rid = ?');
+    for (const [id, others] of reverse) {
+      for (const row of byId.all(id)) {
+        const merged = new Set(decodeStrings(row.aliases));
+        const before = merged.size;
+        for (const other of others) merged.add(other);
+        if (merged.size !== before) update.run(encodeStrings([...merged].sort()), row.rid);
+      }
+    }
   }
 
   abort(): void {

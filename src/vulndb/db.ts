@@ -86,9 +86,6 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
   const advisoryStmt = db.prepare<[number], AdvisoryRow>(
     'SELECT id, source, summary, published, modified, severity, cvss, refs, aliases FROM advisories WHERE rid = ?',
   );
-  const reverseAliasStmt = db.prepare<[string], { id: string }>(
-    'SELECT a.id AS id FROM aliases x JOIN advisories a ON a.rid = x.rid WHERE x.alias = ?',
-  );
   const byIdStmt = db.prepare<[string], { rid: number }>('SELECT rid FROM advisories WHERE id = ?');
   const kevStmt = db.prepare<[string], { date_added: string; due_date: string | null; ransomware: number }>(
     'SELECT date_added, due_date, ransomware FROM kev WHERE cve = ?',
@@ -103,11 +100,10 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
     if (cached) return cached;
     const row = advisoryStmt.get(rid);
     if (!row) return undefined;
-    const aliases = new Set(decodeStrings(row.aliases));
-    for (const r of reverseAliasStmt.all(row.id)) if (r.id !== row.id) aliases.add(r.id);
+    // The builder stored aliases both ways (see AdvisoryDbBuilder.mergeReverseAliases).
     const h: AdvisoryHeader = {
       id: row.id,
-      aliases: [...aliases].sort(),
+      aliases: decodeStrings(row.aliases).sort(),
       source: row.source,
       cvss: decodeCvss(row.cvss),
       references: decodeStrings(row.refs),

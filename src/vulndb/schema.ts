@@ -5,12 +5,13 @@
  * - advisories: one row per (feed, id); `rid` links the other tables. cvss/refs/aliases are JSON.
  * - affected: appended in feed order during the build (sequential writes), indexed on
  *   (namespace, name) — the matcher's one lookup — after the load. ranges are compact JSON (codec.ts).
- * - aliases: alias → rid, for the reverse direction of alias merging across sources.
+ * - aliases: alias → rid; at the end of a build every advisory's `aliases` column gets the ids of
+ *   the advisories that name it (aliases both ways), so a reader needs one row per advisory.
  * - sources: per advisory source (and kev, epss): snapshot = newest record, record count.
  * - skips: per feed format, why records were skipped.
  * - downloads: ETag / Last-Modified of each fetched URL, for conditional requests.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE schema_version (version INTEGER NOT NULL, built_at TEXT NOT NULL);
