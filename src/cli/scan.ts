@@ -125,7 +125,8 @@ async function runImageScan(image: string, options: ImageOptions, ctx: CliContex
     },
   });
   try {
-    const outcome = await scanImage(source, { catalogers: SCAN_CATALOGERS, index: db, cache, clock: systemClock, log: ctx.log }, {
+    const dbInfo = db.info();
+    const outcome = await scanImage(source, { catalogers: SCAN_CATALOGERS, index: db, indexKey: dbInfo.builtAt, cache, clock: systemClock, log: ctx.log }, {
       onProgress: progressPrinter(ctx, options.quiet),
     });
     const target: ScanTarget = {

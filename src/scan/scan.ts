@@ -20,6 +20,8 @@ export interface ScanDeps {
   catalogers: readonly Cataloger[];
   /** Without an index the scan stops at the SBOM (no findings). */
   index?: AdvisoryIndex;
+  /** Identifies the advisory DB's content (its build time); with a cache, findings are reused for the same key. */
+  indexKey?: string;
   cache?: SbomCache;
   clock?: Clock;
   log?: Logger;
@@ -39,6 +41,8 @@ export interface ImageScanOutcome {
   unmatched: UnmatchedPackage[];
   /** True when the package list came from the cache and no layer was read. */
   fromCache: boolean;
+  /** True when the findings too came from the cache (same image, same advisory DB). */
+  findingsFromCache: boolean;
   /** Walker statistics (absent for a cached scan). */
   stats?: WalkStats;
   ownedLanguagePackages: number;
@@ -66,7 +70,9 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     ownedLanguagePackages = sbom.ownedLanguagePackages;
     if (cacheKey) deps.cache?.put(cacheKey, { distro, packages });
   }
-  const matched = deps.index ? matchPackages(packages, deps) : { findings: [], unmatched: [] };
+  const cachedFindings = cached && deps.index && deps.indexKey ? deps.cache?.getFindings(cacheKey, deps.indexKey) : undefined;
+  const matched = cachedFindings ? { findings: cachedFindings, unmatched: [] } : matchPackages(packages, deps);
+  if (!cachedFindings && cacheKey && deps.index && deps.indexKey) deps.cache?.putFindings(cacheKey, deps.indexKey, matched.findings);
   return {
     info,
     platform: formatPlatform(info.platform),
@@ -75,6 +81,7 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     findings: matched.findings,
     unmatched: matched.unmatched,
     fromCache: Boolean(cached),
+    findingsFromCache: Boolean(cachedFindings),
     stats,
     ownedLanguagePackages,
   };
