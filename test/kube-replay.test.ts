@@ -210,7 +210,7 @@ describe('live inventory against a replayed API server', () => {
       `could not read clusterrolebindings: 403 Forbidden (${FORBIDDEN.message})`,
     ]);
     expect(listed.objects.ConfigMap[0]?.metadata.name).toBe('kube-root-ca.crt');
-    expect(Object.keys(listed.objects.ConfigMap[0] ?? {}).sort()).toEqual(['apiVersion', 'kind', 'metadata']);
+    expect(Object.keys(listed.objects.ConfigMap[0] ?? {}).sort()).toEqual(['kind', 'metadata']);
     const pages = requests.filter((r) => r.path === '/api/v1/pods' && r.query.watch === undefined);
     expect(pages.map((r) => [r.query.limit, r.query.continue === undefined ? 'first' : 'continue'])).toEqual([
       ['2', 'first'],
