@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, gzip, makeTar, writeOciLayout } from '../src/image/__fixtures__/build.js';
 import { TEST_ADVISORIES, writeTestFeed } from './support/advisories.js';
 import { assertBuilt, runCli } from './support/cli.js';
-import { registryAvailable, skopeoCopy, startRegistry, type RunningRegistry } from './support/registry.js';
+import { registryAvailable, skopeoCopyAsync, startRegistry, type RunningRegistry } from './support/registry.js';
+import { startTokenServer, type TokenServer } from './support/token-server.js';
 
 const OS_RELEASE = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -83,7 +84,7 @@ describe.skipIf(!registryAvailable())('palisade scan image through a real regist
     layerDigest = image.layerDigests[0] ?? '';
     const layout = writeOciLayout(join(work, 'layout'), [{ image, tag: '1.0' }]);
     registry = await startRegistry({ htpasswd: USER });
-    skopeoCopy(`oci:${layout}:1.0`, `docker://${registry.host}/shop/web:1.0`, USER);
+    await skopeoCopyAsync(`oci:${layout}:1.0`, `docker://${registry.host}/shop/web:1.0`, USER);
   }, 120_000);
 
   afterAll(async () => {
@@ -153,6 +154,58 @@ describe.skipIf(!registryAvailable())('palisade scan image through a real regist
     expect(layoutRun.code, layoutRun.stderr).toBe(0);
     const report = JSON.parse(layoutRun.stdout) as { findings: JsonFinding[] };
     expect(report.findings.map((f) => f.advisoryId).sort()).toEqual(['CVE-2020-8203', 'CVE-2023-45853', 'CVE-2023-5678']);
+  });
+});
+
+describe.skipIf(!registryAvailable())('palisade scan image through a registry that uses bearer-token auth', () => {
+  let work: string;
+  let tokens: TokenServer;
+  let registry: RunningRegistry;
+  let dbPath: string;
+  const env = (): Record<string, string> => ({ PALISADE_CACHE_DIR: join(work, 'cache'), DOCKER_CONFIG: join(work, 'docker') });
+
+  beforeAll(async () => {
+    assertBuilt();
+    work = mkdtempSync(join(tmpdir(), 'palisade-scan-token-'));
+    dbPath = join(work, 'vulndb.sqlite');
+    const imported = await runCli(['db', 'import', writeTestFeed(work), '--db', dbPath], { env: env() });
+    expect(imported.code, imported.stderr).toBe(0);
+    const layer = await makeTar([
+      { name: 'usr/lib/os-release', body: OS_RELEASE },
+      { name: 'app/node_modules/lodash/package.json', body: JSON.stringify({ name: 'lodash', version: '4.17.15' }) },
+    ]);
+    const image = buildImage({ layers: [{ blob: gzip(layer), tar: layer }] });
+    const layout = writeOciLayout(join(work, 'layout'), [{ image, tag: '2.0' }]);
+    tokens = await startTokenServer(work, USER);
+    registry = await startRegistry({ token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundlePath: tokens.certPath } });
+    await skopeoCopyAsync(`oci:${layout}:2.0`, `docker://${registry.host}/shop/api:2.0`, USER);
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    await tokens?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('gets a pull token from the realm the registry names and scans', async () => {
+    const before = tokens.issued.length;
+    const run = await runCli(
+      ['scan', 'image', `${registry.host}/shop/api:2.0`, '--db', dbPath, '--insecure', '--username', USER.username, '--password-stdin', '--format', 'json', '--quiet'],
+      { input: USER.password, env: env() },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(tokens.issued.slice(before)).toContain('repository:shop/api:pull');
+    const report = JSON.parse(run.stdout) as { findings: JsonFinding[] };
+    expect(report.findings.map((f) => f.advisoryId)).toEqual(['CVE-2020-8203']);
+  });
+
+  it('fails clearly when the token server refuses the credentials', async () => {
+    const run = await runCli(
+      ['scan', 'image', `${registry.host}/shop/api:2.0`, '--db', dbPath, '--insecure', '--username', USER.username, '--password-stdin', '--quiet'],
+      { input: 'not-the-password', env: env() },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/401|credentials|unauthori[sz]ed|token/i);
   });
 });
 

@@ -132,3 +132,25 @@ export function skopeoCopy(source: string, destination: string, creds?: { userna
   args.push(source, destination);
   execFileSync('skopeo', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
 }
+
+/**
+ * Copies an image into the registry with skopeo (plain HTTP, optional credentials). Asynchronous, so
+ * that servers living in the test process (a token server) can answer skopeo meanwhile.
+ */
+export function skopeoCopyAsync(source: string, destination: string, creds?: { username: string; password: string }): Promise<void> {
+  const args = ['copy', '--quiet', '--dest-tls-verify=false'];
+  if (creds) args.push('--dest-creds', `${creds.username}:${creds.password}`);
+  args.push(source, destination);
+  return new Promise((resolve, reject) => {
+    const child = spawn('skopeo', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`skopeo ${args.join(' ')} exited with ${code}: ${stderr}`));
+    });
+  });
+}
