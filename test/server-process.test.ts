@@ -96,6 +96,7 @@ describe.skipIf(!ready)('palisade server as a process, SQLite', () => {
     const image = await writeFixtureImage(join(dir, 'img'), 'gate', '1.0');
     skopeoCopy(image.source, `docker://${registry.host}/team/api:1.0`);
     const result = gate([`${registry.host}/team/api:1.0`, '--server', `http://127.0.0.1:${port}`, '--token', ADMIN, '--fail-on', 'high', '--timeout', '60s', '--poll', '200ms']);
+    expect(result.stderr).toBe('');
     expect(result.status).toBe(1);
     expect(result.stdout).toBe(
       [
@@ -115,6 +116,34 @@ describe.skipIf(!ready)('palisade server as a process, SQLite', () => {
     const pass = gate([`${registry.host}/team/api:1.0`, '--server', `http://127.0.0.1:${port}`, '--token', ADMIN, '--fail-on', 'high', '--timeout', '30s']);
     expect(pass.status).toBe(0);
     expect(pass.stdout).toBe(`PASS ${registry.host}/team/api:1.0 (${image.digest}): 2 finding(s) below high, 2 disabled by rules\n`);
+  });
+
+  it('`palisade usage` prints the month as a table', () => {
+    const result = spawnSync(process.execPath, [cli, 'usage', '--server', `http://127.0.0.1:${port}`, '--token', ADMIN], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    // One digest scanned this month; no cores configured or discovered, so no free allowance.
+    expect(result.stdout).toBe(
+      [
+        `Month                           ${new Date().toISOString().slice(0, 7)}`,
+        'Distinct image digests scanned  1',
+        'Covered vCPU cores (recorded)   0',
+        "Previous month's cores          0",
+        'Free digests (20 per core)      0',
+        'Extra digests                   1',
+        'Cost of cores                   $0.00',
+        'Cost of extra digests           $0.29',
+        'Total                           $0.29',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('`palisade server` refuses a bad configuration and names the key', () => {
+    const bad = writeConfig(dir, 'bad.yaml', { advisoryDb: 'advisories.sqlite', auth: { tokens: [{ name: 'ci', token: ADMIN, role: 'owner' }] } });
+    const result = spawnSync(process.execPath, [cli, 'server', '--config', bad], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`palisade: ${bad}: invalid configuration (environment overrides PALISADE__… included):\n  auth.tokens.0.role: Invalid option: expected one of "reader"|"admin"\n`);
   });
 
   it('gate times out with exit 2 for an image never pushed', () => {

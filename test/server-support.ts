@@ -219,7 +219,8 @@ export const views = {
     summary: z.object({ visible: z.number(), disabled: z.number(), bySeverity: z.record(z.string(), z.number()) }),
     findings: z.array(findingView),
   }),
-  status: z.object({ status: z.string().optional(), error: z.string().optional() }),
+  /** Either a findings answer or an error answer (404 before the push is recorded). */
+  status: z.object({ status: z.string().optional(), error: z.union([z.string(), z.object({ code: z.string(), message: z.string() })]).optional() }),
   scans: z.object({ scans: z.array(z.object({ kind: z.string(), status: z.string(), findings: z.number(), worker: z.string() })) }),
   detail: z.object({ packages: z.array(z.object({ name: z.string() })) }),
   rules: z.object({ rules: z.array(z.object({ active: z.boolean() })) }),

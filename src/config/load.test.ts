@@ -1,0 +1,47 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from './index.js';
+
+const base = {
+  advisoryDb: '/var/lib/palisade/vulndb.sqlite',
+  auth: { tokens: [{ name: 'ci', token: 'ci-token-0123456789abcdef', role: 'admin' }] },
+};
+
+describe('server configuration', () => {
+  it('applies defaults and environment overrides (keys matched without case, values typed)', () => {
+    const config = parseConfig(base, { PALISADE__SERVER__PORT: '9443', PALISADE__DATABASE: 'postgres://palisade@db:5432/palisade', PALISADE__WORKERS__CONCURRENCY: '4', PALISADE__RESCAN__INCLUDERUNNING: 'false', HOME: '/root' }, 'palisade.yaml');
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 9443, bodyLimit: 1048576 });
+    expect(config.database).toBe('postgres://palisade@db:5432/palisade');
+    expect(config.workers).toEqual({ concurrency: 4, leaseSeconds: 60, maxAttempts: 3, retryDelaySeconds: 30, pollMilliseconds: 500 });
+    expect(config.rescan).toEqual({ pushedWithinDays: 90, pulledWithinDays: 30, includeRunning: false, dailyAtHourUtc: 3, checkIntervalSeconds: 60 });
+  });
+
+  it.each([
+    ['a port out of range', { ...base, server: { port: 70000 } }, {}, '  server.port: Too big: expected number to be <=65535'],
+    ['a typo in a key', { ...base, workres: { concurrency: 2 } }, {}, '  (root): Unrecognized key: "workres"'],
+    ['a short token', { ...base, auth: { tokens: [{ name: 'ci', token: 'short', role: 'admin' }] } }, {}, '  auth.tokens.0.token: use at least 16 characters'],
+    ['a bad registry URL', { ...base, registries: [{ name: 'local', url: 'not a url' }] }, {}, '  registries.0.url: Invalid URL'],
+    ['a webhook without a secret', { ...base, events: { webhookUrl: 'https://hooks.example.com/palisade' } }, {}, '  events.webhookSecret: events.webhookUrl needs events.webhookSecret to sign deliveries'],
+    ['a wrong type from the environment', base, { PALISADE__SERVER__PORT: 'eighty' }, '  server.port: Invalid input: expected number, received string'],
+  ])('names the key on %s', (_name, document, env, line) => {
+    expect(() => parseConfig(document, env, 'palisade.yaml')).toThrow(`palisade.yaml: invalid configuration (environment overrides PALISADE__… included):\n${line}`);
+  });
+
+  it('accepts the example configuration shipped beside the schema', () => {
+    const config = loadConfig(fileURLToPath(new URL('./palisade.example.yaml', import.meta.url)), {});
+    expect([config.registries[0]?.name, config.registries[0]?.include, config.events.minSeverity, config.auth.tokens.map((t) => t.role)]).toEqual(['internal', ['apps/**', 'base/*'], 'high', ['reader', 'admin']]);
+  });
+
+  it('resolves relative paths against the file and reports YAML errors with the file name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-config-'));
+    const path = join(dir, 'palisade.yaml');
+    writeFileSync(path, 'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\n');
+    const config = loadConfig(path, {});
+    expect([config.advisoryDb, config.database]).toEqual([join(dir, 'data/vulndb.sqlite'), join(dir, 'store.sqlite')]);
+    writeFileSync(path, 'auth: [unclosed\n');
+    expect(() => loadConfig(path, {})).toThrow(`${path} is not valid YAML`);
+  });
+});

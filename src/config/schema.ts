@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema of `palisade server`. One YAML file plus environment overrides
+ * (see load.ts), validated once at start-up; an error names the key that is wrong.
+ */
+const duration = z.number().int().positive();
+
+export const registrySchema = z
+  .object({
+    /** Name used in hook URLs (/api/v1/hooks/distribution/<name>) and the JSON hook body. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+    /** Base URL, e.g. https://registry.example.com or http://127.0.0.1:5000 (http means plain HTTP). */
+    url: z.url(),
+    credentials: z.object({ username: z.string().min(1), password: z.string().min(1) }).optional(),
+    /** A JSON file {"username": …, "password": …} read at start (instead of inline credentials). */
+    credentialsFile: z.string().min(1).optional(),
+    /** Repository globs to watch (`*` inside one path segment, `**` across); empty means all. */
+    include: z.array(z.string().min(1)).default([]),
+    exclude: z.array(z.string().min(1)).default([]),
+    /** Shared secret the registry sends in the notification header. Without it notifications are refused. */
+    notificationSecret: z.string().min(16, 'use at least 16 characters').optional(),
+    /** Catalogue sync period in seconds; 0 disables it (use notifications). */
+    syncIntervalSeconds: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const tokenSchema = z.object({ name: z.string().min(1), token: z.string().min(16, 'use at least 16 characters'), role: z.enum(['reader', 'admin']) }).strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Largest request body accepted, bytes. */
+        bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080, bodyLimit: 1024 * 1024 }),
+    /** SQLite file path or postgres:// URL. */
+    database: z.string().min(1).default('palisade.sqlite'),
+    /** The advisory DB file (built by `palisade db update` / `db import`). */
+    advisoryDb: z.string().min(1),
+    /** Platform picked from multi-platform images. */
+    platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).default('linux/amd64'),
+    auth: z.object({ tokens: z.array(tokenSchema).min(1, 'configure at least one token') }).strict(),
+    registries: z.array(registrySchema).default([]),
+    workers: z
+      .object({
+        concurrency: z.number().int().min(0).max(64).default(2),
+        leaseSeconds: duration.default(60),
+        maxAttempts: z.number().int().min(1).max(20).default(3),
+        retryDelaySeconds: z.number().int().min(0).default(30),
+        pollMilliseconds: duration.default(500),
+      })
+      .strict()
+      .default({ concurrency: 2, leaseSeconds: 60, maxAttempts: 3, retryDelaySeconds: 30, pollMilliseconds: 500 }),
+    rescan: z
+      .object({
+        pushedWithinDays: z.number().int().min(0).default(90),
+        pulledWithinDays: z.number().int().min(0).default(30),
+        includeRunning: z.boolean().default(true),
+        /** UTC hour of the daily re-evaluation. */
+        dailyAtHourUtc: z.number().int().min(0).max(23).default(3),
+        /** How often the scheduler looks at the clock and the advisory DB, seconds. */
+        checkIntervalSeconds: duration.default(60),
+      })
+      .strict()
+      .default({ pushedWithinDays: 90, pulledWithinDays: 30, includeRunning: true, dailyAtHourUtc: 3, checkIntervalSeconds: 60 }),
+    usage: z
+      .object({
+        /** vCPU cores covered when no discovered nodes are known. */
+        cores: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .default({ cores: 0 }),
+    events: z
+      .object({
+        webhookUrl: z.url().optional(),
+        webhookSecret: z.string().min(16, 'use at least 16 characters').optional(),
+        jsonlPath: z.string().min(1).optional(),
+        /** An image counts as recently pushed for events within this many days. */
+        recentPushDays: z.number().int().min(0).default(7),
+        minSeverity: z.enum(['critical', 'high']).default('high'),
+      })
+      .strict()
+      .refine((e) => !e.webhookUrl || e.webhookSecret, { message: 'events.webhookUrl needs events.webhookSecret to sign deliveries', path: ['webhookSecret'] })
+      .default({ recentPushDays: 7, minSeverity: 'high' }),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof configSchema>;
+export type RegistryConfig = z.infer<typeof registrySchema>;

@@ -1,0 +1,89 @@
+import { errorMessage, type Clock, type Logger } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import type { AdvisoryProvider } from './advisory.js';
+import { syncCatalogue } from './catalog-sync.js';
+import type { RegistryDirectory } from './registries.js';
+import type { ScanService } from './scan-service.js';
+import { monthOf } from './usage.js';
+
+/**
+ * The periodic work of the server, one `tick()` at a time (a timer calls it; tests call it with an
+ * injected clock): the daily re-evaluation, the re-evaluation after an advisory DB update, catalogue
+ * syncs, and the month's covered cores. Replicas agree through the store: `metaClaim` lets exactly
+ * one of them queue a given day's (or DB build's) re-evaluation, and the queue dedupes jobs.
+ */
+export interface Scheduler {
+  tick(): Promise<{ reevaluations: string[]; synced: string[] }>;
+  start(intervalMs: number): void;
+  stop(): Promise<void>;
+}
+
+export function createScheduler(deps: {
+  store: Store;
+  scans: ScanService;
+  advisory: AdvisoryProvider;
+  registries: RegistryDirectory;
+  clock: Clock;
+  log: Logger;
+  dailyAtHourUtc: number;
+  configuredCores: number;
+}): Scheduler {
+  const { store, scans, advisory, registries, clock, log } = deps;
+  const lastSync = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<unknown> = Promise.resolve();
+
+  const tick = async (): Promise<{ reevaluations: string[]; synced: string[] }> => {
+    const now = clock.now();
+    const reevaluations: string[] = [];
+    const synced: string[] = [];
+    advisory.refresh();
+    const builtAt = advisory.current()?.builtAt;
+    if (builtAt && (await store.metaClaim(`reevaluate:db:${builtAt}`, now.toISOString()))) {
+      await scans.reevaluate(`advisory DB built ${builtAt}`);
+      reevaluations.push(`db:${builtAt}`);
+    }
+    const day = now.toISOString().slice(0, 10);
+    if (now.getUTCHours() >= deps.dailyAtHourUtc && (await store.metaClaim(`reevaluate:daily:${day}`, now.toISOString()))) {
+      await scans.reevaluate(`daily ${day}`);
+      reevaluations.push(`daily:${day}`);
+    }
+    for (const registry of registries.list()) {
+      if (registry.syncIntervalSeconds <= 0) continue;
+      const last = lastSync.get(registry.name);
+      if (last !== undefined && now.getTime() - last < registry.syncIntervalSeconds * 1000) continue;
+      lastSync.set(registry.name, now.getTime());
+      try {
+        const result = await syncCatalogue(registry, { store, scans, log });
+        log.info({ registry: registry.name, ...result }, 'catalogue synced');
+        synced.push(registry.name);
+      } catch (error) {
+        log.error({ registry: registry.name, error: errorMessage(error) }, 'catalogue sync failed');
+      }
+    }
+    const cores = (await store.discoveredCores()) ?? deps.configuredCores;
+    await store.recordCoreUsage(monthOf(now), cores);
+    return { reevaluations, synced };
+  };
+
+  return {
+    tick: () => {
+      const run = current.then(tick, tick);
+      current = run.catch(() => undefined);
+      return run;
+    },
+    start(intervalMs) {
+      const fire = (): void => {
+        const run = current.then(tick, tick);
+        current = run.catch((error: unknown) => log.error({ error: errorMessage(error) }, 'scheduler tick failed'));
+      };
+      fire();
+      timer = setInterval(fire, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await current;
+    },
+  };
+}

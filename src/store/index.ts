@@ -1,0 +1,23 @@
+import type { Clock } from '../core/index.js';
+import { openPostgresDriver, openSqliteDriver } from './driver.js';
+import { migrate } from './migrations.js';
+import { createSqlStore } from './store.js';
+import type { Store } from './types.js';
+
+export * from './types.js';
+export { createSqlStore, findingKey, countSeverities } from './store.js';
+export { MIGRATIONS, migrate } from './migrations.js';
+export { disableCriteriaSchema, findingSchema } from './rows.js';
+export type { Dialect, SqlDriver } from './driver.js';
+
+/** Opens the store named by `database`: a postgres:// URL, or a SQLite file path. Migrations run first. */
+export async function openStore(database: string, clock: Clock, options: { poolSize?: number } = {}): Promise<Store> {
+  const driver = /^postgres(ql)?:\/\//.test(database) ? await openPostgresDriver(database, options.poolSize) : openSqliteDriver(database);
+  try {
+    await migrate(driver, clock);
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return createSqlStore(driver);
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { FIX_STATES, SEVERITIES, distroSchema, packageSchema, type Finding } from '../core/index.js';
+
+/** zod schemas of what the store reads back: table rows and the JSON bodies it wrote. */
+const text = z.string();
+const optText = z.string().nullable();
+const int = z.coerce.number();
+
+export const cvssSchema = z.object({
+  version: z.enum(['2.0', '3.0', '3.1', '4.0']),
+  vector: z.string(),
+  baseScore: z.number(),
+  source: z.string(),
+});
+
+export const findingSchema = z.object({
+  advisoryId: z.string(),
+  aliases: z.array(z.string()),
+  summary: z.string().optional(),
+  package: packageSchema,
+  installedVersion: z.string(),
+  fixedVersions: z.array(z.string()),
+  fixState: z.enum(FIX_STATES),
+  severity: z.enum(SEVERITIES),
+  severitySource: z.enum(['distro', 'advisory', 'cvss', 'none']),
+  cvss: cvssSchema.optional(),
+  kev: z.object({ cveId: z.string(), dateAdded: z.string(), dueDate: z.string().optional(), knownRansomwareUse: z.boolean() }).optional(),
+  epss: z.object({ cveId: z.string(), score: z.number(), percentile: z.number() }).optional(),
+  dataSource: z.string(),
+  namespace: z.string(),
+}) satisfies z.ZodType<Finding>;
+
+export const sbomBodySchema = z.object({ distro: distroSchema.optional(), packages: z.array(packageSchema) });
+
+export const imageRow = z.object({
+  digest: text,
+  registry: text,
+  repository: text,
+  first_seen_at: text,
+  pushed_at: optText,
+  pulled_at: optText,
+  status: z.enum(['pending', 'done', 'failed']),
+  error: optText,
+  distro: optText,
+  platform: optText,
+  package_count: int,
+  scanned_at: optText,
+  evaluated_at: optText,
+  critical: int,
+  high: int,
+  medium: int,
+  low: int,
+  other: int,
+  fixable: int,
+  running: int,
+  tags: optText,
+});
+
+export const jobRow = z.object({
+  id: text,
+  kind: z.enum(['scan', 'rematch']),
+  digest: text,
+  registry: text,
+  repository: text,
+  force_pull: int,
+  state: z.enum(['queued', 'running', 'done', 'failed']),
+  attempts: int,
+  lease_owner: optText,
+  lease_until: optText,
+  created_at: text,
+  last_error: optText,
+});
+
+export const scanRow = z.object({
+  id: text,
+  digest: text,
+  kind: z.enum(['pull', 'rematch']),
+  status: z.enum(['done', 'failed']),
+  worker: text,
+  started_at: text,
+  finished_at: text,
+  duration_ms: int,
+  findings: int,
+  db_built_at: optText,
+  error: optText,
+});
+
+export const disableCriteriaSchema = z
+  .object({
+    cves: z.array(z.string().min(1)).min(1).optional(),
+    digests: z.array(z.string().regex(/^sha256:[a-f0-9]{64}$/)).min(1).optional(),
+    repositories: z.array(z.string().min(1)).min(1).optional(),
+    osReleases: z.array(z.string().min(1)).min(1).optional(),
+    severityBelow: z.enum(SEVERITIES).optional(),
+    fixStates: z.array(z.enum(FIX_STATES)).min(1).optional(),
+  })
+  .strict();
+
+export const disableRuleRow = z.object({
+  id: text,
+  name: text,
+  criteria: text,
+  justification: text,
+  author: text,
+  created_at: text,
+  expires_at: optText,
+  revoked_at: optText,
+  revoked_by: optText,
+});
+
+export function parseRows<T>(rows: unknown[], schema: z.ZodType<T>): T[] {
+  return rows.map((row) => schema.parse(row));
+}

@@ -1,0 +1,603 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
+import type { SqlDriver, SqlExecutor, SqlValue } from './driver.js';
+import { disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
+import type {
+  DisableRule,
+  ImageRecord,
+  Job,
+  JobState,
+  ScanRecord,
+  SeverityCounts,
+  Store,
+  StoredFinding,
+} from './types.js';
+
+/**
+ * The one Store implementation over a SqlDriver: SQLite (embedded, WAL) or PostgreSQL. Where the two
+ * differ is the job claim: PostgreSQL locks the chosen row with FOR UPDATE SKIP LOCKED so replicas
+ * never wait on each other; SQLite serialises writers with BEGIN IMMEDIATE, and the lease columns
+ * (owner, until) make the same guarantees: one holder at a time, an expired lease is taken over.
+ */
+
+const IMAGE_COLUMNS = `i.digest, i.registry, i.repository, i.first_seen_at, i.pushed_at, i.pulled_at, i.status, i.error, i.distro, i.platform,
+  i.package_count, i.scanned_at, i.evaluated_at, i.critical, i.high, i.medium, i.low, i.other, i.fixable,
+  CASE WHEN EXISTS (SELECT 1 FROM running_images r WHERE r.digest = i.digest) THEN 1 ELSE 0 END AS running`;
+
+function optional(value: string | null): string | undefined {
+  return value === null ? undefined : value;
+}
+
+function toImage(row: z.infer<typeof imageRow>): ImageRecord {
+  const record: ImageRecord = {
+    digest: row.digest,
+    registry: row.registry,
+    repository: row.repository,
+    tags: row.tags ? [...new Set(row.tags.split(','))].filter((t) => t.length > 0).sort() : [],
+    firstSeenAt: row.first_seen_at,
+    status: row.status,
+    packageCount: row.package_count,
+    counts: { critical: row.critical, high: row.high, medium: row.medium, low: row.low, other: row.other },
+    fixable: row.fixable,
+    running: row.running === 1,
+  };
+  const opt = {
+    pushedAt: optional(row.pushed_at),
+    pulledAt: optional(row.pulled_at),
+    error: optional(row.error),
+    distro: optional(row.distro),
+    platform: optional(row.platform),
+    scannedAt: optional(row.scanned_at),
+    evaluatedAt: optional(row.evaluated_at),
+  };
+  for (const [key, value] of Object.entries(opt)) if (value !== undefined) Object.assign(record, { [key]: value });
+  return record;
+}
+
+function toJob(row: z.infer<typeof jobRow>): Job {
+  const job: Job = {
+    id: row.id,
+    kind: row.kind,
+    digest: row.digest,
+    registry: row.registry,
+    repository: row.repository,
+    forcePull: row.force_pull === 1,
+    state: row.state,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+  if (row.lease_owner !== null) job.leaseOwner = row.lease_owner;
+  if (row.lease_until !== null) job.leaseUntil = row.lease_until;
+  if (row.last_error !== null) job.lastError = row.last_error;
+  return job;
+}
+
+function toScan(row: z.infer<typeof scanRow>): ScanRecord {
+  const scan: ScanRecord = {
+    id: row.id,
+    digest: row.digest,
+    kind: row.kind,
+    status: row.status,
+    worker: row.worker,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.duration_ms,
+    findings: row.findings,
+  };
+  if (row.db_built_at !== null) scan.dbBuiltAt = row.db_built_at;
+  if (row.error !== null) scan.error = row.error;
+  return scan;
+}
+
+function toRule(row: z.infer<typeof disableRuleRow>): DisableRule {
+  const rule: DisableRule = {
+    id: row.id,
+    name: row.name,
+    criteria: disableCriteriaSchema.parse(JSON.parse(row.criteria)),
+    justification: row.justification,
+    author: row.author,
+    createdAt: row.created_at,
+  };
+  if (row.expires_at !== null) rule.expiresAt = row.expires_at;
+  if (row.revoked_at !== null) rule.revokedAt = row.revoked_at;
+  if (row.revoked_by !== null) rule.revokedBy = row.revoked_by;
+  return rule;
+}
+
+/** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = Reflect.get(v, k);
+    return sorted;
+  });
+}
+
+export function findingKey(finding: Finding): string {
+  return `${finding.advisoryId}|${finding.package.purl}`;
+}
+
+export function countSeverities(findings: readonly Finding[]): SeverityCounts & { fixable: number; maxRank: number } {
+  const counts = { critical: 0, high: 0, medium: 0, low: 0, other: 0, fixable: 0, maxRank: -1 };
+  for (const f of findings) {
+    if (f.severity === 'critical' || f.severity === 'high' || f.severity === 'medium' || f.severity === 'low') counts[f.severity]++;
+    else counts.other++;
+    if (f.fixedVersions.length > 0) counts.fixable++;
+    counts.maxRank = Math.max(counts.maxRank, severityRank(f.severity));
+  }
+  return counts;
+}
+
+/** Rows per multi-row INSERT (13 parameters each, well under both databases' parameter limits). */
+const INSERT_BATCH = 100;
+
+const countRow = z.object({ n: z.coerce.number() });
+const valueRow = z.object({ value: z.string() });
+const digestRow = z.object({ digest: z.string() });
+
+async function count(db: SqlExecutor, sql: string, params: SqlValue[] = []): Promise<number> {
+  const rows = parseRows(await db.all(sql, params), countRow);
+  return rows[0]?.n ?? 0;
+}
+
+export function createSqlStore(db: SqlDriver): Store {
+  const skipLocked = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+
+  const claimOne = async (tx: SqlExecutor, owner: string, leaseMs: number, now: Date): Promise<Job | undefined> => {
+    const at = now.toISOString();
+    const candidates = parseRows(
+      await tx.all(
+        `SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
+         ORDER BY run_after, created_at LIMIT 1${skipLocked}`,
+        [at, at],
+      ),
+      z.object({ id: z.string() }),
+    );
+    const id = candidates[0]?.id;
+    if (!id) return undefined;
+    const rows = parseRows(
+      await tx.all(
+        `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+         WHERE id = ? RETURNING id, kind, digest, registry, repository, force_pull, state, attempts, lease_owner, lease_until, created_at, last_error`,
+        [owner, new Date(now.getTime() + leaseMs).toISOString(), at, id],
+      ),
+      jobRow,
+    );
+    return rows[0] ? toJob(rows[0]) : undefined;
+  };
+
+  const store: Store = {
+    dialect: db.dialect,
+
+    async recordPush(ref, at) {
+      const when = at.toISOString();
+      return db.transaction(async (tx) => {
+        const inserted = await tx.run(
+          `INSERT INTO images (digest, registry, repository, first_seen_at, pushed_at, status) VALUES (?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING`,
+          [ref.digest, ref.registry, ref.repository, when, when],
+        );
+        if (inserted === 0) {
+          await tx.run('UPDATE images SET pushed_at = ? WHERE digest = ? AND (pushed_at IS NULL OR pushed_at < ?)', [when, ref.digest, when]);
+        }
+        await tx.run(
+          `INSERT INTO image_refs (registry, repository, tag, digest, pushed_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (registry, repository, tag, digest) DO UPDATE SET pushed_at = excluded.pushed_at`,
+          [ref.registry, ref.repository, ref.tag ?? '', ref.digest, when],
+        );
+        return inserted > 0;
+      });
+    },
+
+    async recordPull(digest, at) {
+      const when = at.toISOString();
+      return (await db.run('UPDATE images SET pulled_at = ? WHERE digest = ? AND (pulled_at IS NULL OR pulled_at < ?)', [when, digest, when])) > 0;
+    },
+
+    async enqueue(job, now) {
+      const id = randomUUID();
+      const at = now.toISOString();
+      const created = await db.run(
+        `INSERT INTO jobs (id, kind, digest, registry, repository, force_pull, state, attempts, run_after, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [id, job.kind, job.digest, job.registry, job.repository, job.forcePull ? 1 : 0, at, at, at],
+      );
+      if (created > 0) return { id, created: true };
+      const active = await store.activeJob(job.digest);
+      return { id: active?.id ?? id, created: false };
+    },
+
+    async claim(owner, leaseMs, now, maxAttempts) {
+      for (;;) {
+        const job = await db.transaction((tx) => claimOne(tx, owner, leaseMs, now));
+        if (!job) return undefined;
+        if (job.attempts <= maxAttempts) return job;
+        // A job that kept losing its worker (crashes, kills) fails for good instead of looping.
+        await store.failAttempt(job, owner, job.lastError ?? `gave up after ${maxAttempts} attempts (worker lost each time)`, now.toISOString(), now, undefined);
+      }
+    },
+
+    async extendLease(jobId, owner, until) {
+      return (await db.run(`UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, [until.toISOString(), jobId, owner])) > 0;
+    },
+
+    async finishScan(job, owner, result, now) {
+      const at = now.toISOString();
+      return db.transaction(async (tx) => {
+        const mine = await tx.run(`UPDATE jobs SET state = 'done', updated_at = ?, last_error = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'`, [
+          at,
+          job.id,
+          owner,
+        ]);
+        if (mine === 0) return { committed: false, newFindings: [] };
+        // Write only what changed: a re-match after a DB update mostly confirms what is stored.
+        const previous = new Map(
+          parseRows(
+            await tx.all('SELECT advisory_id, purl, first_seen_at, body FROM findings WHERE digest = ?', [job.digest]),
+            z.object({ advisory_id: z.string(), purl: z.string(), first_seen_at: z.string(), body: z.string() }),
+          ).map((r) => [`${r.advisory_id}|${r.purl}`, r]),
+        );
+        const newFindings: Finding[] = [];
+        const seen = new Set<string>();
+        const inserts: SqlValue[][] = [];
+        for (const f of result.findings) {
+          const key = findingKey(f);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          // Canonical form (sorted keys), so an unchanged finding compares equal to what was stored.
+          const body = canonicalJson(f);
+          const before = previous.get(key);
+          if (before === undefined) newFindings.push(f);
+          else if (before.body === body) continue;
+          else await tx.run('DELETE FROM findings WHERE digest = ? AND advisory_id = ? AND purl = ?', [job.digest, f.advisoryId, f.package.purl]);
+          inserts.push([
+            job.digest,
+            f.advisoryId,
+            f.package.purl,
+            f.package.name,
+            f.severity,
+            severityRank(f.severity),
+            f.fixState,
+            f.fixedVersions.length > 0 ? 1 : 0,
+            f.kev ? 1 : 0,
+            f.epss?.score ?? null,
+            f.namespace,
+            before?.first_seen_at ?? at,
+            body,
+          ]);
+        }
+        for (const [key, row] of previous) {
+          if (!seen.has(key)) await tx.run('DELETE FROM findings WHERE digest = ? AND advisory_id = ? AND purl = ?', [job.digest, row.advisory_id, row.purl]);
+        }
+        for (let i = 0; i < inserts.length; i += INSERT_BATCH) {
+          const chunk = inserts.slice(i, i + INSERT_BATCH);
+          await tx.run(
+            `INSERT INTO findings (digest, advisory_id, purl, package_name, severity, severity_rank, fix_state, fixable, kev, epss, namespace, first_seen_at, body)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            chunk.flat(),
+          );
+        }
+        const c = countSeverities(result.findings);
+        const common: SqlValue[] = [at, c.critical, c.high, c.medium, c.low, c.other, c.fixable, c.maxRank];
+        if (result.sbom) {
+          const distro = result.sbom.distro ? `${result.sbom.distro.id}:${result.sbom.distro.versionId}` : null;
+          await tx.run(
+            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, critical = ?, high = ?, medium = ?, low = ?, other = ?, fixable = ?, max_rank = ?,
+             scanned_at = ?, distro = ?, platform = ?, package_count = ? WHERE digest = ?`,
+            [...common, at, distro, result.sbom.platform ?? null, result.sbom.packages.length, job.digest],
+          );
+          await tx.run('INSERT INTO sboms (digest, created_at, body) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at, body = excluded.body', [
+            job.digest,
+            at,
+            JSON.stringify({ distro: result.sbom.distro, packages: result.sbom.packages }),
+          ]);
+        } else {
+          await tx.run(
+            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, critical = ?, high = ?, medium = ?, low = ?, other = ?, fixable = ?, max_rank = ? WHERE digest = ?`,
+            [...common, job.digest],
+          );
+        }
+        await tx.run(
+          `INSERT INTO scans (id, digest, kind, status, worker, started_at, finished_at, duration_ms, findings, db_built_at, error) VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, NULL)`,
+          [randomUUID(), job.digest, result.kind, result.worker, result.startedAt, at, Math.max(0, now.getTime() - Date.parse(result.startedAt)), seen.size, result.dbBuiltAt ?? null],
+        );
+        return { committed: true, newFindings };
+      });
+    },
+
+    async failAttempt(job, owner, error, startedAt, now, retryAt) {
+      const at = now.toISOString();
+      await db.transaction(async (tx) => {
+        if (retryAt) {
+          await tx.run(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_after = ?, updated_at = ?, last_error = ? WHERE id = ? AND lease_owner = ?`, [
+            retryAt.toISOString(),
+            at,
+            error,
+            job.id,
+            owner,
+          ]);
+          return;
+        }
+        const mine = await tx.run(`UPDATE jobs SET state = 'failed', updated_at = ?, last_error = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, [at, error, job.id, owner]);
+        if (mine === 0) return;
+        // A failed re-match keeps the image's last good result; a failed pull marks the image failed.
+        if (job.kind === 'scan') await tx.run(`UPDATE images SET status = 'failed', error = ? WHERE digest = ? AND status <> 'done'`, [error, job.digest]);
+        await tx.run(
+          `INSERT INTO scans (id, digest, kind, status, worker, started_at, finished_at, duration_ms, findings, db_built_at, error) VALUES (?, ?, ?, 'failed', ?, ?, ?, ?, 0, NULL, ?)`,
+          [randomUUID(), job.digest, job.kind === 'scan' ? 'pull' : 'rematch', owner, startedAt, at, Math.max(0, now.getTime() - Date.parse(startedAt)), error],
+        );
+      });
+    },
+
+    async queueDepth() {
+      const rows = parseRows(await db.all('SELECT state, CAST(COUNT(*) AS INTEGER) AS n FROM jobs GROUP BY state'), z.object({ state: z.string(), n: z.coerce.number() }));
+      const depth: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+      for (const r of rows) if (r.state === 'queued' || r.state === 'running' || r.state === 'done' || r.state === 'failed') depth[r.state] = r.n;
+      return depth;
+    },
+
+    async job(id) {
+      const rows = parseRows(await db.all('SELECT * FROM jobs WHERE id = ?', [id]), jobRow);
+      return rows[0] ? toJob(rows[0]) : undefined;
+    },
+
+    async activeJob(digest) {
+      const rows = parseRows(await db.all(`SELECT * FROM jobs WHERE digest = ? AND state IN ('queued', 'running') ORDER BY created_at LIMIT 1`, [digest]), jobRow);
+      return rows[0] ? toJob(rows[0]) : undefined;
+    },
+
+    async getImage(digest) {
+      const rows = parseRows(
+        await db.all(
+          `SELECT ${IMAGE_COLUMNS}, (SELECT ${db.dialect === 'postgres' ? "string_agg(t.tag, ',')" : "group_concat(t.tag, ',')"} FROM image_refs t WHERE t.digest = i.digest) AS tags FROM images i WHERE i.digest = ?`,
+          [digest],
+        ),
+        imageRow,
+      );
+      return rows[0] ? toImage(rows[0]) : undefined;
+    },
+
+    async getSbom(digest) {
+      const rows = parseRows(await db.all('SELECT body FROM sboms WHERE digest = ?', [digest]), z.object({ body: z.string() }));
+      const row = rows[0];
+      if (!row) return undefined;
+      const parsed = sbomBodySchema.parse(JSON.parse(row.body));
+      return parsed.distro ? { distro: parsed.distro, packages: parsed.packages } : { packages: parsed.packages };
+    },
+
+    async listImages(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.registry) {
+        where.push('i.registry = ?');
+        params.push(filter.registry);
+      }
+      if (filter.repository) {
+        where.push('i.repository = ?');
+        params.push(filter.repository);
+      }
+      if (filter.tag) {
+        where.push('i.digest IN (SELECT t.digest FROM image_refs t WHERE t.tag = ?)');
+        params.push(filter.tag);
+      }
+      if (filter.minSeverity) {
+        where.push('i.max_rank >= ?');
+        params.push(severityRank(filter.minSeverity));
+      }
+      if (filter.fixAvailable !== undefined) where.push(filter.fixAvailable ? 'i.fixable > 0' : 'i.fixable = 0');
+      if (filter.running !== undefined) where.push(`i.digest ${filter.running ? '' : 'NOT '}IN (SELECT r.digest FROM running_images r)`);
+      if (filter.status) {
+        where.push('i.status = ?');
+        params.push(filter.status);
+      }
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const total = await count(db, `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM images i ${clause}`, params);
+      const agg = db.dialect === 'postgres' ? "string_agg(t.tag, ',')" : "group_concat(t.tag, ',')";
+      // The page is chosen first (index order, no per-row subqueries), then decorated: PostgreSQL
+      // would otherwise evaluate the select list for every row skipped by OFFSET.
+      const rows = parseRows(
+        await db.all(
+          `SELECT ${IMAGE_COLUMNS}, (SELECT ${agg} FROM image_refs t WHERE t.digest = i.digest) AS tags
+           FROM (SELECT i.digest AS page_digest FROM images i ${clause} ORDER BY i.pushed_at DESC, i.digest DESC LIMIT ? OFFSET ?) page
+           JOIN images i ON i.digest = page.page_digest
+           ORDER BY i.pushed_at DESC, i.digest DESC`,
+          [...params, filter.limit, filter.offset],
+        ),
+        imageRow,
+      );
+      return { total, items: rows.map(toImage) };
+    },
+
+    async findings(digest) {
+      const rows = parseRows(
+        await db.all('SELECT body, first_seen_at FROM findings WHERE digest = ? ORDER BY severity_rank DESC, advisory_id, purl', [digest]),
+        z.object({ body: z.string(), first_seen_at: z.string() }),
+      );
+      return rows.map((r): StoredFinding => ({ finding: findingSchema.parse(JSON.parse(r.body)), firstSeenAt: r.first_seen_at }));
+    },
+
+    async scans(digest) {
+      return parseRows(await db.all('SELECT * FROM scans WHERE digest = ? ORDER BY finished_at DESC, id', [digest]), scanRow).map(toScan);
+    },
+
+    async resolveTag(registry, repository, tag) {
+      const rows = parseRows(
+        await db.all('SELECT digest FROM image_refs WHERE registry = ? AND repository = ? AND tag = ? ORDER BY pushed_at DESC LIMIT 1', [registry, repository, tag]),
+        digestRow,
+      );
+      return rows[0]?.digest;
+    },
+
+    async knownDigests(registry, repository) {
+      const rows = parseRows(await db.all('SELECT digest FROM image_refs WHERE registry = ? AND repository = ?', [registry, repository]), digestRow);
+      return new Set(rows.map((r) => r.digest));
+    },
+
+    async vulnerabilities(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.severity) {
+        where.push('severity = ?');
+        params.push(filter.severity);
+      }
+      if (filter.kev !== undefined) {
+        where.push('kev = ?');
+        params.push(filter.kev ? 1 : 0);
+      }
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const total = await count(db, `SELECT CAST(COUNT(DISTINCT advisory_id) AS INTEGER) AS n FROM findings ${clause}`, params);
+      const agg = db.dialect === 'postgres' ? "string_agg(DISTINCT package_name, ',')" : "group_concat(DISTINCT package_name)";
+      const rows = parseRows(
+        await db.all(
+          `SELECT advisory_id, MAX(severity_rank) AS rank, MAX(kev) AS kev, MAX(epss) AS epss, CAST(COUNT(DISTINCT digest) AS INTEGER) AS images, ${agg} AS packages
+           FROM findings ${clause} GROUP BY advisory_id ORDER BY MAX(severity_rank) DESC, COUNT(DISTINCT digest) DESC, advisory_id LIMIT ? OFFSET ?`,
+          [...params, filter.limit, filter.offset],
+        ),
+        z.object({ advisory_id: z.string(), rank: z.coerce.number(), kev: z.coerce.number(), epss: z.number().nullable(), images: z.coerce.number(), packages: z.string().nullable() }),
+      );
+      return {
+        total,
+        items: rows.map((r) => ({
+          advisoryId: r.advisory_id,
+          severity: SEVERITIES.find((s) => severityRank(s) === r.rank) ?? 'unknown',
+          kev: r.kev === 1,
+          ...(r.epss !== null ? { epss: r.epss } : {}),
+          images: r.images,
+          packages: (r.packages ?? '').split(',').filter((p) => p.length > 0).sort(),
+        })),
+      };
+    },
+
+    async imagesWithAdvisory(advisoryId) {
+      const rows = parseRows(
+        await db.all(
+          `SELECT f.digest, i.registry, i.repository, f.package_name, f.severity, f.body FROM findings f JOIN images i ON i.digest = f.digest
+           WHERE f.advisory_id = ? ORDER BY i.registry, i.repository, f.digest, f.package_name`,
+          [advisoryId],
+        ),
+        z.object({ digest: z.string(), registry: z.string(), repository: z.string(), package_name: z.string(), severity: z.enum(SEVERITIES), body: z.string() }),
+      );
+      return rows.map((r) => ({
+        digest: r.digest,
+        registry: r.registry,
+        repository: r.repository,
+        package: r.package_name,
+        installed: findingSchema.parse(JSON.parse(r.body)).installedVersion,
+        severity: r.severity,
+      }));
+    },
+
+    async severityTotals() {
+      const rows = parseRows(await db.all('SELECT severity, CAST(COUNT(*) AS INTEGER) AS n FROM findings GROUP BY severity'), z.object({ severity: z.enum(SEVERITIES), n: z.coerce.number() }));
+      const totals: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
+      for (const r of rows) totals[r.severity] = r.n;
+      return totals;
+    },
+
+    async reevaluationCandidates(pushedSince, pulledSince) {
+      return parseRows(
+        await db.all(
+          `SELECT i.digest, i.registry, i.repository FROM images i WHERE i.digest IN (SELECT s.digest FROM sboms s) AND (
+             i.pushed_at >= ? OR i.pulled_at >= ? OR EXISTS (SELECT 1 FROM running_images r WHERE r.digest = i.digest)) ORDER BY i.digest`,
+          [pushedSince.toISOString(), pulledSince.toISOString()],
+        ),
+        z.object({ digest: z.string(), registry: z.string(), repository: z.string() }),
+      );
+    },
+
+    async replaceRunning(cluster, items, now) {
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM running_images WHERE cluster = ?', [cluster]);
+        for (const item of items) {
+          await tx.run(
+            `INSERT INTO running_images (cluster, namespace, pod, container, image, digest, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (cluster, namespace, pod, container) DO UPDATE SET image = excluded.image, digest = excluded.digest, seen_at = excluded.seen_at`,
+            [cluster, item.namespace, item.pod, item.container, item.image, item.digest, now.toISOString()],
+          );
+        }
+      });
+    },
+
+    async listRunning() {
+      return parseRows(
+        await db.all('SELECT cluster, namespace, pod, container, image, digest FROM running_images ORDER BY cluster, namespace, pod, container'),
+        z.object({ cluster: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), image: z.string(), digest: z.string() }),
+      );
+    },
+
+    async isRunning(digest) {
+      return (await count(db, 'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM running_images WHERE digest = ?', [digest])) > 0;
+    },
+
+    async replaceNodes(cluster, nodes, now) {
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM nodes WHERE cluster = ?', [cluster]);
+        for (const node of nodes) await tx.run('INSERT INTO nodes (cluster, name, cores, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [cluster, node.name, node.cores, now.toISOString()]);
+      });
+    },
+
+    async discoveredCores() {
+      const rows = parseRows(await db.all('SELECT CAST(COUNT(*) AS INTEGER) AS nodes, CAST(COALESCE(SUM(cores), 0) AS INTEGER) AS n FROM nodes'), z.object({ nodes: z.coerce.number(), n: z.coerce.number() }));
+      const row = rows[0];
+      return row && row.nodes > 0 ? row.n : undefined;
+    },
+
+    async recordCoreUsage(month, cores) {
+      await db.run(
+        `INSERT INTO core_usage (month, cores) VALUES (?, ?) ON CONFLICT (month) DO UPDATE SET cores = CASE WHEN excluded.cores > core_usage.cores THEN excluded.cores ELSE core_usage.cores END`,
+        [month, cores],
+      );
+    },
+
+    async coreUsage(month) {
+      const rows = parseRows(await db.all('SELECT cores AS n FROM core_usage WHERE month = ?', [month]), countRow);
+      return rows[0]?.n;
+    },
+
+    async distinctDigestsScanned(from, to) {
+      return count(db, `SELECT CAST(COUNT(DISTINCT digest) AS INTEGER) AS n FROM scans WHERE status = 'done' AND finished_at >= ? AND finished_at < ?`, [from.toISOString(), to.toISOString()]);
+    },
+
+    async scanTotals() {
+      return parseRows(
+        await db.all('SELECT kind, status, CAST(COUNT(*) AS INTEGER) AS n, CAST(COALESCE(SUM(duration_ms), 0) AS INTEGER) AS ms FROM scans GROUP BY kind, status ORDER BY kind, status'),
+        z.object({ kind: z.enum(['pull', 'rematch']), status: z.string(), n: z.coerce.number(), ms: z.coerce.number() }),
+      ).map((r) => ({ kind: r.kind, status: r.status, count: r.n, durationMs: r.ms }));
+    },
+
+    async createDisableRule(rule) {
+      await db.run(
+        'INSERT INTO disable_rules (id, name, criteria, justification, author, created_at, expires_at, revoked_at, revoked_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
+        [rule.id, rule.name, JSON.stringify(rule.criteria), rule.justification, rule.author, rule.createdAt, rule.expiresAt ?? null],
+      );
+    },
+
+    async listDisableRules() {
+      return parseRows(await db.all('SELECT * FROM disable_rules ORDER BY created_at, id'), disableRuleRow).map(toRule);
+    },
+
+    async revokeDisableRule(id, by, at) {
+      return (await db.run('UPDATE disable_rules SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL', [at.toISOString(), by, id])) > 0;
+    },
+
+    async metaGet(key) {
+      return parseRows(await db.all('SELECT value FROM meta WHERE key = ?', [key]), valueRow)[0]?.value;
+    },
+
+    async metaSet(key, value) {
+      await db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    },
+
+    async metaClaim(key, value) {
+      return (await db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING', [key, value])) > 0;
+    },
+
+    async ping() {
+      await db.all('SELECT 1 AS n');
+    },
+
+    close: () => db.close(),
+  };
+  return store;
+}

@@ -1,0 +1,209 @@
+import type { Distro, Finding, FixState, Package, Severity } from '../core/index.js';
+import type { Dialect } from './driver.js';
+
+/** What the server keeps: images and their package lists, findings, scan history, the job queue, running digests, disable rules, usage. */
+export type ImageStatus = 'pending' | 'done' | 'failed';
+export type JobKind = 'scan' | 'rematch';
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+export type ScanKind = 'pull' | 'rematch';
+
+export interface SeverityCounts {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  other: number;
+}
+
+export interface ImageRecord {
+  digest: string;
+  registry: string;
+  repository: string;
+  tags: string[];
+  firstSeenAt: string;
+  pushedAt?: string;
+  pulledAt?: string;
+  status: ImageStatus;
+  error?: string;
+  distro?: string;
+  platform?: string;
+  packageCount: number;
+  scannedAt?: string;
+  evaluatedAt?: string;
+  counts: SeverityCounts;
+  fixable: number;
+  running: boolean;
+}
+
+export interface StoredFinding {
+  finding: Finding;
+  firstSeenAt: string;
+}
+
+export interface ScanRecord {
+  id: string;
+  digest: string;
+  kind: ScanKind;
+  status: 'done' | 'failed';
+  worker: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  findings: number;
+  dbBuiltAt?: string;
+  error?: string;
+}
+
+export interface Job {
+  id: string;
+  kind: JobKind;
+  digest: string;
+  registry: string;
+  repository: string;
+  forcePull: boolean;
+  state: JobState;
+  attempts: number;
+  leaseOwner?: string;
+  leaseUntil?: string;
+  createdAt: string;
+  lastError?: string;
+}
+
+export interface JobRequest {
+  kind: JobKind;
+  digest: string;
+  registry: string;
+  repository: string;
+  forcePull?: boolean;
+}
+
+export interface ImageFilter {
+  registry?: string;
+  repository?: string;
+  tag?: string;
+  /** Images with at least one finding this severe or worse. */
+  minSeverity?: Severity;
+  fixAvailable?: boolean;
+  running?: boolean;
+  status?: ImageStatus;
+  limit: number;
+  offset: number;
+}
+
+export interface VulnerabilityFilter {
+  severity?: Severity;
+  kev?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface VulnerabilitySummary {
+  advisoryId: string;
+  severity: Severity;
+  kev: boolean;
+  epss?: number;
+  images: number;
+  packages: string[];
+}
+
+export interface ScanResultInput {
+  kind: ScanKind;
+  worker: string;
+  startedAt: string;
+  /** Set for a pull: the package list to keep for later re-matches. */
+  sbom?: { distro?: Distro; platform?: string; packages: Package[] };
+  findings: Finding[];
+  dbBuiltAt?: string;
+}
+
+export interface ScanCommit {
+  committed: boolean;
+  /** Findings whose (advisory, package) was not stored for this digest before. */
+  newFindings: Finding[];
+}
+
+export interface RunningImage {
+  cluster: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  image: string;
+  digest: string;
+}
+
+export interface NodeCores {
+  name: string;
+  cores: number;
+}
+
+export interface DisableCriteria {
+  cves?: string[];
+  digests?: string[];
+  repositories?: string[];
+  /** Namespaces of the OS release, e.g. 'debian:12', 'alpine:3.19'. */
+  osReleases?: string[];
+  /** Hide findings less severe than this. */
+  severityBelow?: Severity;
+  fixStates?: FixState[];
+}
+
+export interface DisableRule {
+  id: string;
+  name: string;
+  criteria: DisableCriteria;
+  justification: string;
+  author: string;
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** Records a pushed reference; a digest never seen becomes a pending image. Returns true when the digest is new. */
+  recordPush(ref: { registry: string; repository: string; tag?: string; digest: string }, at: Date): Promise<boolean>;
+  recordPull(digest: string, at: Date): Promise<boolean>;
+  enqueue(job: JobRequest, now: Date): Promise<{ id: string; created: boolean }>;
+  /** Leases the oldest runnable job (queued, or running with an expired lease). Jobs past maxAttempts are failed instead. */
+  claim(owner: string, leaseMs: number, now: Date, maxAttempts: number): Promise<Job | undefined>;
+  extendLease(jobId: string, owner: string, until: Date): Promise<boolean>;
+  /** Stores a finished scan and completes the job in one transaction, only while the lease is still the caller's. */
+  finishScan(job: Job, owner: string, result: ScanResultInput, now: Date): Promise<ScanCommit>;
+  /** Records a failed attempt: retried at `retryAt`, or failed for good (visible on the image) when undefined. */
+  failAttempt(job: Job, owner: string, error: string, startedAt: string, now: Date, retryAt: Date | undefined): Promise<void>;
+  queueDepth(): Promise<Record<JobState, number>>;
+  job(id: string): Promise<Job | undefined>;
+  activeJob(digest: string): Promise<Job | undefined>;
+  getImage(digest: string): Promise<ImageRecord | undefined>;
+  getSbom(digest: string): Promise<{ distro?: Distro; packages: Package[] } | undefined>;
+  listImages(filter: ImageFilter): Promise<{ total: number; items: ImageRecord[] }>;
+  findings(digest: string): Promise<StoredFinding[]>;
+  scans(digest: string): Promise<ScanRecord[]>;
+  resolveTag(registry: string, repository: string, tag: string): Promise<string | undefined>;
+  knownDigests(registry: string, repository: string): Promise<Set<string>>;
+  vulnerabilities(filter: VulnerabilityFilter): Promise<{ total: number; items: VulnerabilitySummary[] }>;
+  imagesWithAdvisory(advisoryId: string): Promise<{ digest: string; repository: string; registry: string; package: string; installed: string; severity: Severity }[]>;
+  severityTotals(): Promise<Record<Severity, number>>;
+  /** Digests with a stored package list pushed since `pushedSince`, pulled since `pulledSince`, or running. */
+  reevaluationCandidates(pushedSince: Date, pulledSince: Date): Promise<{ digest: string; registry: string; repository: string }[]>;
+  replaceRunning(cluster: string, items: RunningImage[], now: Date): Promise<void>;
+  listRunning(): Promise<RunningImage[]>;
+  isRunning(digest: string): Promise<boolean>;
+  replaceNodes(cluster: string, nodes: NodeCores[], now: Date): Promise<void>;
+  discoveredCores(): Promise<number | undefined>;
+  recordCoreUsage(month: string, cores: number): Promise<void>;
+  coreUsage(month: string): Promise<number | undefined>;
+  /** Distinct image digests with a successful scan (pull or re-match) finished in [from, to). */
+  distinctDigestsScanned(from: Date, to: Date): Promise<number>;
+  scanTotals(): Promise<{ kind: ScanKind; status: string; count: number; durationMs: number }[]>;
+  createDisableRule(rule: DisableRule): Promise<void>;
+  listDisableRules(): Promise<DisableRule[]>;
+  revokeDisableRule(id: string, by: string, at: Date): Promise<boolean>;
+  metaGet(key: string): Promise<string | undefined>;
+  metaSet(key: string, value: string): Promise<void>;
+  /** Inserts the key only if absent: true for the one caller that got it (used so one replica runs the daily re-evaluation). */
+  metaClaim(key: string, value: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
