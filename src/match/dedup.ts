@@ -1,8 +1,9 @@
-import type { AdvisoryHeader, AffectedPackage, FixState } from '../core/index.js';
+import type { AffectedPackage, FixState } from '../core/index.js';
+import type { AdvisorySummary } from '../vulndb/types.js';
 
 /** One advisory record that matched one package, before deduplication. */
 export interface MatchedRecord {
-  advisory: AdvisoryHeader;
+  advisory: AdvisorySummary;
   affected: AffectedPackage;
   fixedVersions: string[];
   fixState: FixState;
@@ -30,9 +31,9 @@ interface AdvisoryIds {
 }
 
 /** Advisory headers are shared by every candidate of one advisory (and cached by the DB), so their ids are worked out once. */
-const idCache = new WeakMap<AdvisoryHeader, AdvisoryIds>();
+const idCache = new WeakMap<AdvisorySummary, AdvisoryIds>();
 
-function advisoryIds(advisory: AdvisoryHeader): AdvisoryIds {
+function advisoryIds(advisory: AdvisorySummary): AdvisoryIds {
   let entry = idCache.get(advisory);
   if (entry === undefined) {
     const ids = advisory.aliases.length === 0 ? [advisory.id] : [...new Set([advisory.id, ...advisory.aliases])];
@@ -42,7 +43,7 @@ function advisoryIds(advisory: AdvisoryHeader): AdvisoryIds {
   return entry;
 }
 
-function idsOf(advisory: AdvisoryHeader): string[] {
+function idsOf(advisory: AdvisorySummary): string[] {
   return advisoryIds(advisory).ids;
 }
 

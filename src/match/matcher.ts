@@ -1,9 +1,9 @@
+import type { AdvisorySummary } from '../vulndb/types.js';
 import {
   OS_PACKAGE_TYPES,
   packageNamespace,
   severityRank,
   systemClock,
-  type AdvisoryHeader,
   type AffectedPackage,
   type Clock,
   type EpssScore,
@@ -37,7 +37,7 @@ export function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-function isWithdrawn(advisory: AdvisoryHeader, now: number): boolean {
+function isWithdrawn(advisory: AdvisorySummary, now: number): boolean {
   if (!advisory.withdrawn) return false;
   const at = Date.parse(advisory.withdrawn);
   return Number.isNaN(at) || at <= now;

@@ -3,14 +3,22 @@ import { existsSync } from 'node:fs';
 import { AppError, isSeverity, FIX_STATES, type AdvisoryHeader, type EpssScore, type FixState, type KevEntry, type Severity } from '../core/index.js';
 import { decodeCvss, decodeRanges, decodeStrings } from './codec.js';
 import { SCHEMA_VERSION } from './schema.js';
-import type { AdvisoryCandidate, AdvisoryIndex } from './types.js';
+import type { AdvisoryCandidate, AdvisoryIndex, AdvisorySummary } from './types.js';
 
-interface AffectedRow {
+interface CandidateRow {
   rid: number;
   ranges: string | null;
   versions: string | null;
   fix_state: string;
+  pkg_severity: string | null;
+  id: string;
+  source: string;
+  summary: string | null;
+  published: string | null;
+  modified: string | null;
   severity: string | null;
+  cvss: string | null;
+  aliases: string | null;
 }
 
 interface AdvisoryRow {
@@ -80,8 +88,13 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
   db.pragma('cache_size = -32768');
   db.pragma('mmap_size = 268435456');
 
-  const affectedStmt = db.prepare<[string, string], AffectedRow>(
-    'SELECT rid, ranges, versions, fix_state, severity FROM affected WHERE namespace = ? AND name = ?',
+  // One statement per lookup: the affected rows with the columns of their advisories that matching needs.
+  const candidateStmt = db.prepare<[string, string], CandidateRow>(
+    `SELECT f.rid AS rid, f.ranges AS ranges, f.versions AS versions, f.fix_state AS fix_state, f.severity AS pkg_severity,
+            a.id AS id, a.source AS source, a.summary AS summary, a.published AS published, a.modified AS modified,
+            a.severity AS severity, a.cvss AS cvss, a.aliases AS aliases
+       FROM affected f JOIN advisories a ON a.rid = f.rid
+      WHERE f.namespace = ? AND f.name = ?`,
   );
   const advisoryStmt = db.prepare<[number], AdvisoryRow>(
     'SELECT id, source, summary, published, modified, severity, cvss, refs, aliases FROM advisories WHERE rid = ?',
@@ -93,7 +106,31 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
   const epssStmt = db.prepare<[string], { score: number; percentile: number }>('SELECT score, percentile FROM epss WHERE cve = ?');
 
   const headers = new Map<number, AdvisoryHeader>();
+  const summaries = new Map<number, AdvisorySummary>();
   const lookups = new Map<string, AdvisoryCandidate[]>();
+  const kevCache = new Map<string, KevEntry | null>();
+  const epssCache = new Map<string, EpssScore | null>();
+
+  function summary(row: CandidateRow): AdvisorySummary {
+    const cached = summaries.get(row.rid);
+    if (cached) return cached;
+    // The builder stored aliases both ways (see AdvisoryDbBuilder.mergeReverseAliases).
+    const s: AdvisorySummary = { id: row.id, aliases: decodeStrings(row.aliases).sort(), source: row.source, cvss: decodeCvss(row.cvss) };
+    if (row.summary !== null) s.summary = row.summary;
+    if (row.published !== null) s.published = row.published;
+    if (row.modified !== null) s.modified = row.modified;
+    const severity = toSeverity(row.severity);
+    if (severity) s.severity = severity;
+    if (summaries.size >= HEADER_CACHE) summaries.delete(summaries.keys().next().value ?? row.rid);
+    summaries.set(row.rid, s);
+    return s;
+  }
+
+  function remember<V>(cache: Map<string, V | null>, key: string, value: V | undefined): V | undefined {
+    if (cache.size >= LOOKUP_CACHE) cache.delete(cache.keys().next().value ?? key);
+    cache.set(key, value ?? null);
+    return value;
+  }
 
   function header(rid: number): AdvisoryHeader | undefined {
     const cached = headers.get(rid);
@@ -132,9 +169,8 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
       const cached = lookups.get(key);
       if (cached) return [...cached];
       const out: AdvisoryCandidate[] = [];
-      for (const row of affectedStmt.all(namespace, name)) {
-        const advisory = header(row.rid);
-        if (!advisory) continue;
+      for (const row of candidateStmt.all(namespace, name)) {
+        const advisory = summary(row);
         const affected: AdvisoryCandidate['affected'] = {
           namespace,
           name,
@@ -142,7 +178,7 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
           versions: decodeStrings(row.versions),
           fixState: toFixState(row.fix_state),
         };
-        const severity = toSeverity(row.severity);
+        const severity = toSeverity(row.pkg_severity);
         if (severity) affected.severity = severity;
         out.push({ advisory, affected });
       }
@@ -151,15 +187,19 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
       return [...out];
     },
     kev(cveId: string): KevEntry | undefined {
+      const cached = kevCache.get(cveId);
+      if (cached !== undefined) return cached ?? undefined;
       const row = kevStmt.get(cveId);
-      if (!row) return undefined;
+      if (!row) return remember(kevCache, cveId, undefined);
       const entry: KevEntry = { cveId, dateAdded: row.date_added, knownRansomwareUse: row.ransomware === 1 };
       if (row.due_date !== null) entry.dueDate = row.due_date;
-      return entry;
+      return remember(kevCache, cveId, entry);
     },
     epss(cveId: string): EpssScore | undefined {
+      const cached = epssCache.get(cveId);
+      if (cached !== undefined) return cached ?? undefined;
       const row = epssStmt.get(cveId);
-      return row ? { cveId, score: row.score, percentile: row.percentile } : undefined;
+      return remember(epssCache, cveId, row ? { cveId, score: row.score, percentile: row.percentile } : undefined);
     },
     advisories(id: string): AdvisoryHeader[] {
       return byIdStmt

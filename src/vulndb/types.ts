@@ -1,8 +1,11 @@
 import type { Advisory, AdvisoryHeader, AffectedPackage, EpssScore, KevEntry } from '../core/index.js';
 
+/** What matching needs of an advisory: its header without the (long) reference list. */
+export type AdvisorySummary = Omit<AdvisoryHeader, 'references'>;
+
 /** One affected-package record together with the advisory it belongs to. */
 export interface AdvisoryCandidate {
-  advisory: AdvisoryHeader;
+  advisory: AdvisorySummary;
   affected: AffectedPackage;
 }
 
