@@ -408,6 +408,15 @@ describe.skipIf(!opensslPresent)('admission webhook over HTTPS (end to end)', ()
     expect(String(res.json.error)).toContain(message);
   });
 
+  it('answers an object nested 100,000 levels deep', async () => {
+    const depth = 100_000;
+    const nested = `${'{"x":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const body = JSON.stringify(review('CREATE', POD, 'pods', 'shop', pod('shop', [container('web', 'registry.example.com/shop/web:1.4.2', { env: [] })]))).replace('"env":[]', `"env":[{"name":"DEEP","valueFrom":${nested}}]`);
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(responseOf(res.json).allowed).toBe(true);
+  });
+
   it('allows objects of kinds no policy knows', async () => {
     const widget = { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'w', namespace: 'shop' }, spec: { size: 3 } };
     const r = responseOf((await post(review('CREATE', { group: 'example.com', version: 'v1alpha1', kind: 'Widget' }, 'widgets', 'shop', widget))).json);
