@@ -120,6 +120,8 @@ export function createTransport(conn: KubeConnection, env: Record<string, string
           resolve();
         };
         lines.on('close', finish);
+        // readline re-emits its input's errors (a dropped watch: 'aborted') on the interface itself.
+        lines.on('error', finish);
         res.on('error', finish);
         res.on('aborted', finish);
       });
