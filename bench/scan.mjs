@@ -7,7 +7,7 @@
 // Run after `npm run build`:  node bench/scan.mjs [advisory-db]
 // The advisory DB is the argument, $PALISADE_BENCH_DB, or .bench-work/vulndb.sqlite (see bench/match.mjs).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
