@@ -1,2 +1,2 @@
-export { configSchema, registrySchema, tokenSchema, type ServerConfig, type RegistryConfig } from './schema.js';
+export { configSchema, registrySchema, tokenSchema, senderTokenSchema, type ServerConfig, type RegistryConfig, type AlertsConfig, type SenderToken } from './schema.js';
 export { loadConfig, parseConfig, applyEnvOverrides, ENV_PREFIX } from './load.js';

@@ -25,6 +25,8 @@ describe('server configuration', () => {
     ['a short token', { ...base, auth: { tokens: [{ name: 'ci', token: 'short', role: 'admin' }] } }, {}, '  auth.tokens.0.token: use at least 16 characters'],
     ['a bad registry URL', { ...base, registries: [{ name: 'local', url: 'not a url' }] }, {}, '  registries.0.url: Invalid URL'],
     ['a webhook without a secret', { ...base, events: { webhookUrl: 'https://hooks.example.com/palisade' } }, {}, '  events.webhookSecret: events.webhookUrl needs events.webhookSecret to sign deliveries'],
+    ['a short audit webhook token', { ...base, alerts: { auditTokens: [{ name: 'apiserver', token: 'short' }] } }, {}, '  alerts.auditTokens.0.token: use at least 16 characters'],
+    ['a suppression without a reason', { ...base, alerts: { suppressions: [{ rule: 'PAL_ExecIntoPod' }] } }, {}, '  alerts.suppressions.0.reason: Invalid input: expected string, received undefined'],
     ['a wrong type from the environment', base, { PALISADE__SERVER__PORT: 'eighty' }, '  server.port: Invalid input: expected number, received string'],
   ])('names the key on %s', (_name, document, env, line) => {
     expect(() => parseConfig(document, env, 'palisade.yaml')).toThrow(`palisade.yaml: invalid configuration (environment overrides PALISADE__… included):\n${line}`);
@@ -33,14 +35,19 @@ describe('server configuration', () => {
   it('accepts the example configuration shipped beside the schema', () => {
     const config = loadConfig(fileURLToPath(new URL('./palisade.example.yaml', import.meta.url)), {});
     expect([config.registries[0]?.name, config.registries[0]?.include, config.events.minSeverity, config.auth.tokens.map((t) => t.role)]).toEqual(['internal', ['apps/**', 'base/*'], 'high', ['reader', 'admin']]);
+    expect([config.alerts.auditTokens[0]?.cluster, config.alerts.sensorTokens[0]?.name, config.alerts.auditMaxConcurrent, config.alerts.suppressions[0]?.rule]).toEqual(['prod-eu', 'prod-eu-nodes', 4, 'PAL_ExecIntoPod']);
   });
 
   it('resolves relative paths against the file and reports YAML errors with the file name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-config-'));
     const path = join(dir, 'palisade.yaml');
-    writeFileSync(path, 'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\n');
+    writeFileSync(
+      path,
+      'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\nalerts:\n  auditStateFile: state/audit.sqlite\n  auditRules: [rules/audit]\n',
+    );
     const config = loadConfig(path, {});
     expect([config.advisoryDb, config.database]).toEqual([join(dir, 'data/vulndb.sqlite'), join(dir, 'store.sqlite')]);
+    expect([config.alerts.auditStateFile, config.alerts.auditRules]).toEqual([join(dir, 'state/audit.sqlite'), [join(dir, 'rules/audit')]]);
     writeFileSync(path, 'auth: [unclosed\n');
     expect(() => loadConfig(path, {})).toThrow(`${path} is not valid YAML`);
   });

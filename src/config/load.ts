@@ -75,7 +75,7 @@ export function parseConfig(document: unknown, env: Record<string, string | unde
   return parsed.data;
 }
 
-/** Reads and validates the config file; relative paths inside it (database, advisoryDb, credentialsFile, jsonlPath) are resolved against the file's folder. */
+/** Reads and validates the config file; relative paths inside it (database, advisoryDb, credentialsFile, jsonlPath, alerts.auditStateFile, alerts.auditRules) are resolved against the file's folder. */
 export function loadConfig(path: string | undefined, env: Record<string, string | undefined>): ServerConfig {
   let document: unknown = {};
   let base = process.cwd();
@@ -101,5 +101,10 @@ export function loadConfig(path: string | undefined, env: Record<string, string 
     advisoryDb: at(config.advisoryDb),
     registries: config.registries.map((r) => (r.credentialsFile ? { ...r, credentialsFile: at(r.credentialsFile) } : r)),
     events: config.events.jsonlPath ? { ...config.events, jsonlPath: at(config.events.jsonlPath) } : config.events,
+    alerts: {
+      ...config.alerts,
+      auditRules: config.alerts.auditRules.map(at),
+      ...(config.alerts.auditStateFile !== undefined && config.alerts.auditStateFile !== ':memory:' ? { auditStateFile: at(config.alerts.auditStateFile) } : {}),
+    },
   };
 }

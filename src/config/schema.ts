@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { suppressionSchema } from '../threat/alert.js';
 
 /**
  * The one configuration schema of `palisade server`. One YAML file plus environment overrides
@@ -23,6 +24,11 @@ export const registrySchema = z
     /** Catalogue sync period in seconds; 0 disables it (use notifications). */
     syncIntervalSeconds: z.number().int().min(0).default(0),
   })
+  .strict();
+
+/** A bearer token of a machine sender (the API server's audit webhook, a node's sensor); `cluster` names alerts that carry none. */
+export const senderTokenSchema = z
+  .object({ name: z.string().min(1), token: z.string().min(16, 'use at least 16 characters'), cluster: z.string().min(1).max(200).optional() })
   .strict();
 
 export const tokenSchema = z.object({ name: z.string().min(1), token: z.string().min(16, 'use at least 16 characters'), role: z.enum(['reader', 'admin']) }).strict();
@@ -87,8 +93,35 @@ export const configSchema = z
       .strict()
       .refine((e) => !e.webhookUrl || e.webhookSecret, { message: 'events.webhookUrl needs events.webhookSecret to sign deliveries', path: ['webhookSecret'] })
       .default({ recentPushDays: 7, minSeverity: 'high' }),
+    /** Threat alerts: the audit webhook (kube-apiserver) and the node sensors. */
+    alerts: z
+      .object({
+        /** Tokens kube-apiserver sends (kubeconfig `users[].user.token` of --audit-webhook-config-file). Empty: the endpoint is off. */
+        auditTokens: z.array(senderTokenSchema).default([]),
+        /** Largest audit webhook body, bytes (kube-apiserver's --audit-webhook-batch-max-size × event size). */
+        auditBodyLimit: z.number().int().min(1024).max(32 * 1024 * 1024).default(32 * 1024 * 1024),
+        /** Audit batches analysed at once; more get 429 and kube-apiserver retries with back-off. */
+        auditMaxConcurrent: z.number().int().min(1).max(64).default(4),
+        /** SQLite file keeping the audit detectors' baselines; default: beside a SQLite store, else in memory. */
+        auditStateFile: z.string().min(1).optional(),
+        /** User audit rule directories merged over the built-in rules. */
+        auditRules: z.array(z.string().min(1)).default([]),
+        /** Node tokens the sensors send (`palisade sensor --token`). Empty: the endpoint is off. */
+        sensorTokens: z.array(senderTokenSchema).default([]),
+        /** Largest sensor batch body, bytes. */
+        sensorBodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+        /** Repeats of an alert (same rule, subject, target) within this many seconds of its first event join it. */
+        groupWindowSeconds: z.number().int().min(0).max(86_400).default(300),
+        /** Evidence events kept per stored alert. */
+        maxEvidence: z.number().int().min(1).max(100).default(5),
+        suppressions: z.array(suppressionSchema).default([]),
+      })
+      .strict()
+      .default({ auditTokens: [], auditBodyLimit: 32 * 1024 * 1024, auditMaxConcurrent: 4, auditRules: [], sensorTokens: [], sensorBodyLimit: 16 * 1024 * 1024, groupWindowSeconds: 300, maxEvidence: 5, suppressions: [] }),
   })
   .strict();
 
 export type ServerConfig = z.infer<typeof configSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
+export type AlertsConfig = ServerConfig['alerts'];
+export type SenderToken = z.infer<typeof senderTokenSchema>;

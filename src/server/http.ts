@@ -64,3 +64,27 @@ export const pageQuery = {
   offset: z.coerce.number().int().min(0).default(0),
 };
 export const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** A machine sender (kube-apiserver's audit webhook, a node sensor) known by its bearer token. */
+export interface Sender {
+  name: string;
+  cluster?: string;
+}
+
+export interface SenderAuthenticator {
+  require(request: FastifyRequest): Sender;
+}
+
+/** Bearer tokens of one kind of sender; `setting` names the config key in messages. With no token configured the endpoint is off (403). */
+export function createSenderAuthenticator(tokens: readonly { name: string; token: string; cluster?: string }[], setting: string): SenderAuthenticator {
+  return {
+    require(request) {
+      if (tokens.length === 0) throw new AppError('FORBIDDEN', `this endpoint is off: configure ${setting}`);
+      const presented = bearer(request);
+      if (!presented) throw new AppError('UNAUTHORIZED', 'missing token: send "Authorization: Bearer <token>"');
+      const match = tokens.find((t) => secretEquals(presented, t.token));
+      if (!match) throw new AppError('UNAUTHORIZED', `unknown token; check the tokens configured under ${setting}`);
+      return match.cluster !== undefined ? { name: match.name, cluster: match.cluster } : { name: match.name };
+    },
+  };
+}

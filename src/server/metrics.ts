@@ -78,4 +78,11 @@ export const METRIC_HELP: Record<string, string> = {
   palisade_notifications_total: 'Registry notification events received, by action and outcome',
   palisade_http_requests_total: 'HTTP requests answered, by route and status class',
   palisade_events_total: 'Finding events emitted',
+  palisade_audit_batches_total: 'Audit webhook batches, by outcome (stored; busy: refused with 429)',
+  palisade_audit_batch_duration_seconds: 'Time to analyse and store one audit webhook batch',
+  palisade_audit_events_total: 'Audit events decoded from webhook batches',
+  palisade_audit_skipped_total: 'Audit records or events skipped, by reason',
+  palisade_alerts_stored_total: 'Alerts stored (new or joined to a stored alert), by source',
+  palisade_sensor_batches_total: 'Sensor alert batches, by outcome (stored; duplicate: Idempotency-Key seen before)',
+  palisade_sensor_alerts_rejected_total: 'Sensor alerts skipped because they do not have the alert shape',
 };

@@ -3,9 +3,10 @@ import { errorMessage, type Clock, type Logger } from '../core/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createAdvisoryProvider } from './advisory.js';
+import { createAlertService, type AlertService } from './alerts.js';
 import { buildApp } from './app.js';
 import { createEventSink, type EventSink } from './events.js';
-import { createAuthenticator } from './http.js';
+import { createAuthenticator, createSenderAuthenticator } from './http.js';
 import { METRIC_HELP, createMetrics } from './metrics.js';
 import { createRegistryDirectory } from './registries.js';
 import { createScanService, type ScanService } from './scan-service.js';
@@ -25,6 +26,7 @@ export interface ServerParts {
   workers: WorkerPool;
   scheduler: Scheduler;
   events: EventSink;
+  alerts: AlertService;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function createServer(config: ServerConfig, options: ServerOptions)
     const events = createEventSink({ ...config.events, log, ...(options.fetch ? { fetch: options.fetch } : {}) });
     const scans = createScanService({ store, clock, log, registries, advisory, events, metrics, config });
     const workers = createWorkerPool({ store, scans, clock, log, metrics, options: config.workers, ...(options.workerId ? { id: options.workerId } : {}) });
+    const alerts = createAlertService({ store, clock, log, metrics, config: config.alerts, database: config.database });
     const scheduler = createScheduler({ store, scans, advisory, registries, clock, log, dailyAtHourUtc: config.rescan.dailyAtHourUtc, configuredCores: config.usage.cores });
     const app = await buildApp({
       store,
@@ -55,6 +58,9 @@ export async function createServer(config: ServerConfig, options: ServerOptions)
       advisory,
       metrics,
       auth: createAuthenticator(config.auth.tokens),
+      alerts,
+      auditAuth: createSenderAuthenticator(config.alerts.auditTokens, 'alerts.auditTokens'),
+      sensorAuth: createSenderAuthenticator(config.alerts.sensorTokens, 'alerts.sensorTokens'),
       clock,
       log,
       pricing: loadPricing(),
@@ -70,6 +76,7 @@ export async function createServer(config: ServerConfig, options: ServerOptions)
       workers,
       scheduler,
       events,
+      alerts,
       async close() {
         if (closed) return;
         closed = true;
@@ -77,6 +84,7 @@ export async function createServer(config: ServerConfig, options: ServerOptions)
         await scheduler.stop();
         await workers.stop();
         advisory.close();
+        alerts.close();
         await store.close();
       },
     };

@@ -7,7 +7,7 @@ import type { Store } from './types.js';
 export * from './types.js';
 export { createSqlStore, findingKey, countSeverities } from './store.js';
 export { MIGRATIONS, migrate } from './migrations.js';
-export { disableCriteriaSchema, findingSchema } from './rows.js';
+export { alertSchema, disableCriteriaSchema, findingSchema } from './rows.js';
 export type { Dialect, SqlDriver } from './driver.js';
 
 /** Opens the store named by `database`: a postgres:// URL, or a SQLite file path. Migrations run first. */

@@ -157,6 +157,49 @@ CREATE TABLE meta (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'threat alerts (audit webhook, node sensors), their occurrences and sender batches',
+    sql: `
+-- One row per alert group; body is the alert (src/threat/alert.ts) as JSON, the columns are what filters read.
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  group_key TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  source TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  status_changed_at TEXT,
+  status_changed_by TEXT,
+  received_at TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX alerts_first_seen ON alerts (first_seen, id);
+CREATE INDEX alerts_group ON alerts (group_key, first_seen);
+CREATE INDEX alerts_rule ON alerts (rule, first_seen);
+CREATE INDEX alerts_status ON alerts (status, first_seen);
+
+-- Every alert id ever received and the stored alert it went into: a resent alert is stored once.
+CREATE TABLE alert_occurrences (
+  id TEXT PRIMARY KEY,
+  alert_id TEXT NOT NULL
+);
+
+-- Idempotency keys of sender batches (sensor Idempotency-Key), per sender token.
+CREATE TABLE alert_batches (
+  sender TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  node TEXT NOT NULL,
+  alerts INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (sender, idempotency_key)
+);
+`,
+  },
 ];
 
 /** Applies the migrations not yet recorded. Two processes starting together: the loser waits on the lock and finds them applied. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FIX_STATES, SEVERITIES, distroSchema, packageSchema, type Finding } from '../core/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, type Alert } from '../threat/alert.js';
 
 /** zod schemas of what the store reads back: table rows and the JSON bodies it wrote. */
 const text = z.string();
@@ -106,6 +107,61 @@ export const disableRuleRow = z.object({
   expires_at: optText,
   revoked_at: optText,
   revoked_by: optText,
+});
+
+const isoTime = z
+  .string()
+  .max(64)
+  .refine((t) => !Number.isNaN(Date.parse(t)), 'expected an ISO 8601 time')
+  .transform((t) => new Date(t).toISOString());
+const short = z.string().max(1024);
+const shortList = z.array(short).max(64);
+
+/** The shared alert model (src/threat/alert.ts) as it crosses a boundary: a sensor batch, a stored body. Sizes bounded. */
+export const alertSchema = z.object({
+  id: z.string().min(1).max(128),
+  groupKey: z.string().min(1).max(4096),
+  rule: z.string().min(1).max(200),
+  title: z.string().max(500),
+  severity: z.enum(ALERT_SEVERITIES),
+  source: z.enum(['audit', 'runtime']),
+  time: isoTime,
+  lastSeen: isoTime,
+  cluster: z.string().max(200).optional(),
+  message: z.string().max(8192),
+  subject: z.object({
+    user: short.optional(),
+    groups: shortList.default([]),
+    serviceAccount: short.optional(),
+    sourceIPs: shortList.default([]),
+    userAgent: short.optional(),
+  }),
+  target: z.object({
+    apiGroup: short.optional(),
+    apiVersion: short.optional(),
+    resource: short.optional(),
+    subresource: short.optional(),
+    namespace: short.optional(),
+    name: short.optional(),
+    container: short.optional(),
+    image: short.optional(),
+  }),
+  mitre: z.object({ tactics: shortList, techniques: shortList }),
+  evidence: z.array(z.unknown()).max(100),
+  count: z.number().int().min(1),
+  status: z.enum(ALERT_STATUSES),
+}) satisfies z.ZodType<Alert>;
+
+export const alertRow = z.object({
+  id: text,
+  status: z.enum(ALERT_STATUSES),
+  first_seen: text,
+  last_seen: text,
+  count: int,
+  received_at: text,
+  status_changed_at: optText,
+  status_changed_by: optText,
+  body: text,
 });
 
 export function parseRows<T>(rows: unknown[], schema: z.ZodType<T>): T[] {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock, type Finding } from '../core/index.js';
+import type { Alert } from '../threat/alert.js';
 import { openStore, type Store } from './index.js';
 
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
@@ -57,6 +58,27 @@ function finding(advisoryId: string, severity: Finding['severity'], name = 'open
     severitySource: 'cvss',
     dataSource: 'osv:Debian',
     namespace: 'debian:12',
+  };
+}
+
+function alert(id: string, time: string, groupKey = 'PAL_PortForward|prod|bob@example.com|shop|pods|portforward|db-0|'): Alert {
+  return {
+    id,
+    groupKey,
+    rule: 'PAL_PortForward',
+    title: 'Port forwarding to a pod',
+    severity: 'medium',
+    source: 'audit',
+    time,
+    lastSeen: time,
+    cluster: 'prod',
+    message: 'bob@example.com forwarded a port of pod shop/db-0 from 10.0.4.2',
+    subject: { user: 'bob@example.com', groups: ['system:authenticated'], sourceIPs: ['10.0.4.2'] },
+    target: { resource: 'pods', subresource: 'portforward', namespace: 'shop', name: 'db-0' },
+    mitre: { tactics: ['LateralMovement'], techniques: ['T1570'] },
+    evidence: [{ auditID: id }],
+    count: 1,
+    status: 'new',
   };
 }
 
@@ -159,6 +181,29 @@ describe.each(backends)('store on %s', (kind) => {
       await store.recordCoreUsage('2026-04', 8);
       await store.recordCoreUsage('2026-04', 6);
       expect(await store.coreUsage('2026-04')).toBe(8);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each([
+    ['a repeat inside the window joins the alert', '2026-04-01T10:04:59.000Z', { inserted: 0, merged: 1, duplicates: 0 }, [[2, '2026-04-01T10:04:59.000Z']]],
+    ['a repeat past the window opens a new alert', '2026-04-01T10:05:01.000Z', { inserted: 1, merged: 0, duplicates: 0 }, [[1, '2026-04-01T10:05:01.000Z'], [1, '2026-04-01T10:00:00.000Z']]],
+  ])('alerts: %s; a resent id is a duplicate; a batch key is stored once', async (_name, repeatAt, result, rows) => {
+    const store = await open(kind);
+    const options = { windowMs: 5 * 60_000, maxEvidence: 5, receivedAt: new Date('2026-04-01T10:10:00Z') };
+    try {
+      expect(await store.insertAlerts([alert('a0000000000000000001', '2026-04-01T10:00:00.000Z')], options)).toEqual({ inserted: 1, merged: 0, duplicates: 0 });
+      expect(await store.insertAlerts([alert('a0000000000000000002', repeatAt)], options)).toEqual(result);
+      expect(await store.insertAlerts([alert('a0000000000000000002', repeatAt)], options)).toEqual({ inserted: 0, merged: 0, duplicates: 1 });
+      const page = await store.listAlerts({ limit: 10, offset: 0 });
+      expect(page.items.map((a) => [a.count, a.lastSeen])).toEqual(rows);
+      const batch = { sender: 'node-1', key: 'batch-0001', node: 'worker-1', alerts: [alert('b0000000000000000001', '2026-04-01T11:00:00.000Z', 'other')] };
+      expect(await store.insertAlertBatch(batch, options)).toEqual({ inserted: 1, merged: 0, duplicates: 0, duplicate: false });
+      expect(await store.insertAlertBatch(batch, options)).toEqual({ inserted: 0, merged: 0, duplicates: 1, duplicate: true });
+      const moved = await store.setAlertStatus('b0000000000000000001', 'dismissed', 'ops', new Date('2026-04-01T12:00:00Z'));
+      expect([moved?.status, moved?.statusChangedBy, moved?.statusChangedAt]).toEqual(['dismissed', 'ops', '2026-04-01T12:00:00.000Z']);
+      expect(await store.setAlertStatus('missing', 'dismissed', 'ops', new Date())).toBeUndefined();
     } finally {
       await store.close();
     }

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.js';
-import { disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
+import type { Alert } from '../threat/alert.js';
+import { alertRow, alertSchema, disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
 import type {
+  AlertInsertOptions,
+  AlertInsertResult,
   DisableRule,
   ImageRecord,
   Job,
@@ -11,6 +14,7 @@ import type {
   ScanRecord,
   SeverityCounts,
   Store,
+  StoredAlert,
   StoredFinding,
 } from './types.js';
 
@@ -103,6 +107,69 @@ function toRule(row: z.infer<typeof disableRuleRow>): DisableRule {
   if (row.revoked_at !== null) rule.revokedAt = row.revoked_at;
   if (row.revoked_by !== null) rule.revokedBy = row.revoked_by;
   return rule;
+}
+
+function toStoredAlert(row: z.infer<typeof alertRow>): StoredAlert {
+  const body = alertSchema.parse(JSON.parse(row.body));
+  const alert: StoredAlert = { ...body, time: row.first_seen, lastSeen: row.last_seen, count: row.count, status: row.status, receivedAt: row.received_at };
+  if (row.status_changed_at !== null) alert.statusChangedAt = row.status_changed_at;
+  if (row.status_changed_by !== null) alert.statusChangedBy = row.status_changed_by;
+  return alert;
+}
+
+/** The JSON kept in alerts.body: the alert without its mutable columns' authority (status, count, times are columns). */
+function alertBody(alert: Alert): string {
+  return JSON.stringify(alert);
+}
+
+const ALERT_COLUMNS = 'id, status, first_seen, last_seen, count, received_at, status_changed_at, status_changed_by, body';
+
+/**
+ * Stores alerts inside `tx`: an id seen before is a duplicate; a repeat of a stored `new` alert of
+ * the same group first seen within the window joins it (count, last seen, evidence up to the cap);
+ * anything else is a new row.
+ */
+async function insertAlertsTx(tx: SqlExecutor, alerts: readonly Alert[], options: AlertInsertOptions): Promise<AlertInsertResult> {
+  const result: AlertInsertResult = { inserted: 0, merged: 0, duplicates: 0 };
+  const receivedAt = options.receivedAt.toISOString();
+  for (const alert of alerts) {
+    const firstMs = Date.parse(alert.time);
+    const group = Number.isNaN(firstMs)
+      ? []
+      : parseRows(
+          await tx.all(
+            `SELECT ${ALERT_COLUMNS} FROM alerts WHERE group_key = ? AND status = 'new' AND first_seen >= ? AND first_seen <= ? ORDER BY first_seen DESC, id LIMIT 1`,
+            [alert.groupKey, new Date(firstMs - options.windowMs).toISOString(), new Date(firstMs + options.windowMs).toISOString()],
+          ),
+          alertRow,
+        );
+    const target = group[0];
+    const claimed = await tx.run('INSERT INTO alert_occurrences (id, alert_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [alert.id, target?.id ?? alert.id]);
+    if (claimed === 0) {
+      result.duplicates += 1;
+      continue;
+    }
+    if (target !== undefined) {
+      const stored = alertSchema.parse(JSON.parse(target.body));
+      const evidence = [...stored.evidence, ...alert.evidence].slice(0, options.maxEvidence);
+      const ips = [...stored.subject.sourceIPs];
+      for (const ip of alert.subject.sourceIPs) if (!ips.includes(ip) && ips.length < 16) ips.push(ip);
+      const first = alert.time < target.first_seen ? alert.time : target.first_seen;
+      const last = alert.lastSeen > target.last_seen ? alert.lastSeen : target.last_seen;
+      const body = alertBody({ ...stored, evidence, subject: { ...stored.subject, sourceIPs: ips } });
+      await tx.run('UPDATE alerts SET count = count + ?, first_seen = ?, last_seen = ?, body = ? WHERE id = ?', [alert.count, first, last, body, target.id]);
+      result.merged += 1;
+      continue;
+    }
+    const body = alertBody({ ...alert, evidence: alert.evidence.slice(0, options.maxEvidence), status: 'new' });
+    await tx.run(
+      `INSERT INTO alerts (id, group_key, rule, severity, source, cluster, first_seen, last_seen, count, status, received_at, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
+      [alert.id, alert.groupKey, alert.rule, alert.severity, alert.source, alert.cluster ?? '', alert.time, alert.lastSeen, alert.count, receivedAt, body],
+    );
+    result.inserted += 1;
+  }
+  return result;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
@@ -579,6 +646,63 @@ export function createSqlStore(db: SqlDriver): Store {
 
     async revokeDisableRule(id, by, at) {
       return (await db.run('UPDATE disable_rules SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL', [at.toISOString(), by, id])) > 0;
+    },
+
+    async insertAlerts(alerts, options) {
+      if (alerts.length === 0) return { inserted: 0, merged: 0, duplicates: 0 };
+      return db.transaction((tx) => insertAlertsTx(tx, alerts, options));
+    },
+
+    async insertAlertBatch(batch, options) {
+      return db.transaction(async (tx) => {
+        const fresh = await tx.run('INSERT INTO alert_batches (sender, idempotency_key, node, alerts, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+          batch.sender,
+          batch.key,
+          batch.node,
+          batch.alerts.length,
+          options.receivedAt.toISOString(),
+        ]);
+        if (fresh === 0) return { inserted: 0, merged: 0, duplicates: batch.alerts.length, duplicate: true };
+        return { ...(await insertAlertsTx(tx, batch.alerts, options)), duplicate: false };
+      });
+    },
+
+    async listAlerts(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      const eq: [string, string | undefined][] = [
+        ['rule', filter.rule],
+        ['severity', filter.severity],
+        ['status', filter.status],
+        ['cluster', filter.cluster],
+        ['source', filter.source],
+      ];
+      for (const [column, value] of eq) {
+        if (value === undefined) continue;
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+      if (filter.since) {
+        where.push('last_seen >= ?');
+        params.push(filter.since.toISOString());
+      }
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const total = await count(db, `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM alerts ${clause}`, params);
+      const rows = parseRows(
+        await db.all(`SELECT ${ALERT_COLUMNS} FROM alerts ${clause} ORDER BY first_seen DESC, id DESC LIMIT ? OFFSET ?`, [...params, filter.limit, filter.offset]),
+        alertRow,
+      );
+      return { total, items: rows.map(toStoredAlert) };
+    },
+
+    async getAlert(id) {
+      const rows = parseRows(await db.all(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?`, [id]), alertRow);
+      return rows[0] ? toStoredAlert(rows[0]) : undefined;
+    },
+
+    async setAlertStatus(id, status, by, at) {
+      const changed = await db.run('UPDATE alerts SET status = ?, status_changed_at = ?, status_changed_by = ? WHERE id = ?', [status, at.toISOString(), by, id]);
+      return changed > 0 ? store.getAlert(id) : undefined;
     },
 
     async metaGet(key) {

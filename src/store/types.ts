@@ -1,4 +1,5 @@
 import type { Distro, Finding, FixState, Package, Severity } from '../core/index.js';
+import type { Alert, AlertSeverity, AlertSource, AlertStatus } from '../threat/alert.js';
 import type { Dialect } from './driver.js';
 
 /** What the server keeps: images and their package lists, findings, scan history, the job queue, running digests, disable rules, usage. */
@@ -159,6 +160,42 @@ export interface DisableRule {
   revokedBy?: string;
 }
 
+/** A threat alert as stored: the shared alert model plus who last moved its status, and when it arrived. */
+export interface StoredAlert extends Alert {
+  receivedAt: string;
+  statusChangedAt?: string;
+  statusChangedBy?: string;
+}
+
+export interface AlertInsertOptions {
+  /** A new alert whose group key matches a stored `new` alert first seen within this window joins it (count, lastSeen, evidence). */
+  windowMs: number;
+  /** Evidence events kept per stored alert. */
+  maxEvidence: number;
+  receivedAt: Date;
+}
+
+export interface AlertInsertResult {
+  /** Alerts stored as new rows. */
+  inserted: number;
+  /** Alerts merged into a stored alert of the same group. */
+  merged: number;
+  /** Alerts whose id was stored before (a resent batch or event). */
+  duplicates: number;
+}
+
+export interface AlertFilter {
+  rule?: string;
+  severity?: AlertSeverity;
+  status?: AlertStatus;
+  cluster?: string;
+  source?: AlertSource;
+  /** Alerts seen (last repeat) at or after this time. */
+  since?: Date;
+  limit: number;
+  offset: number;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   /** Records a pushed reference; a digest never seen becomes a pending image. Returns true when the digest is new. */
@@ -200,6 +237,21 @@ export interface Store {
   createDisableRule(rule: DisableRule): Promise<void>;
   listDisableRules(): Promise<DisableRule[]>;
   revokeDisableRule(id: string, by: string, at: Date): Promise<boolean>;
+  /** Stores alerts once each (by id), merging repeats of a group within the window. */
+  insertAlerts(alerts: readonly Alert[], options: AlertInsertOptions): Promise<AlertInsertResult>;
+  /**
+   * Stores a sender's batch once per idempotency key, in one transaction with its alerts:
+   * `duplicate` is true (and nothing is written) when the key was stored before.
+   */
+  insertAlertBatch(
+    batch: { sender: string; key: string; node: string; alerts: readonly Alert[] },
+    options: AlertInsertOptions,
+  ): Promise<AlertInsertResult & { duplicate: boolean }>;
+  /** Newest first (first seen, then id). */
+  listAlerts(filter: AlertFilter): Promise<{ total: number; items: StoredAlert[] }>;
+  getAlert(id: string): Promise<StoredAlert | undefined>;
+  /** Moves an alert's status; undefined when there is no such alert. */
+  setAlertStatus(id: string, status: AlertStatus, by: string, at: Date): Promise<StoredAlert | undefined>;
   metaGet(key: string): Promise<string | undefined>;
   metaSet(key: string, value: string): Promise<void>;
   /** Inserts the key only if absent: true for the one caller that got it (used so one replica runs the daily re-evaluation). */

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../core/index.js';
+import { alertSchema } from '../../store/index.js';
+import type { Alert } from '../../threat/alert.js';
+import type { AppDeps } from '../deps.js';
+import { SECURITY, jsonSchema, parseInput, type Sender } from '../http.js';
+
+/**
+ * Alert batches from the node sensors (src/sensor/ship.ts): `Authorization: Bearer <node token>`
+ * (alerts.sensorTokens), `Idempotency-Key: <batch id>`, body `{schemaVersion: 1, node, batchId,
+ * alerts}`. A key is stored once per token with its alerts, so a batch resent after a lost answer
+ * is stored once. An alert that does not have the alert shape is skipped and counted; the rest of
+ * the batch is stored.
+ */
+export const SENSOR_ALERTS_PATH = '/api/v1/sensor/alerts';
+export const MAX_SENSOR_BATCH = 5000;
+
+const batchBody = z.object({
+  schemaVersion: z.literal(1),
+  node: z.string().min(1).max(253),
+  batchId: z.string().min(1).max(200),
+  alerts: z.array(z.unknown()).max(MAX_SENSOR_BATCH),
+});
+const keyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, at most 200 characters');
+const runtimeAlert = alertSchema.refine((a) => a.source === 'runtime', { message: 'a sensor sends runtime alerts', path: ['source'] });
+
+export function sensorRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { alerts, sensorAuth, log, metrics } = deps;
+  const senders = new WeakMap<FastifyRequest, Sender>();
+
+  app.post(
+    SENSOR_ALERTS_PATH,
+    {
+      bodyLimit: deps.config.alerts.sensorBodyLimit,
+      onRequest: async (request) => void senders.set(request, sensorAuth.require(request)),
+      schema: { summary: 'Runtime alert batches from the node sensors (idempotent by Idempotency-Key)', tags: ['alerts'], security: SECURITY, body: jsonSchema(batchBody) },
+    },
+    async (request) => {
+      const sender = senders.get(request);
+      if (!sender) throw new AppError('UNAUTHORIZED', 'missing token: send "Authorization: Bearer <token>"');
+      const body = parseInput(batchBody, request.body, 'sensor batch');
+      const header = request.headers['idempotency-key'];
+      if (typeof header !== 'string') throw new AppError('BAD_INPUT', 'missing Idempotency-Key header: send the batch id, so a resent batch is stored once');
+      const key = parseInput(keyHeader, header, 'Idempotency-Key header');
+      const valid: Alert[] = [];
+      const rejected: Record<string, number> = {};
+      for (const raw of body.alerts) {
+        const parsed = runtimeAlert.safeParse(raw);
+        if (parsed.success) {
+          valid.push(parsed.data);
+          continue;
+        }
+        const issue = parsed.error.issues[0];
+        const reason = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid alert';
+        if (reason in rejected || Object.keys(rejected).length < 20) rejected[reason] = (rejected[reason] ?? 0) + 1;
+      }
+      const rejectedCount = body.alerts.length - valid.length;
+      if (rejectedCount > 0) {
+        metrics.inc('palisade_sensor_alerts_rejected_total', {}, rejectedCount);
+        log.warn({ sender: sender.name, node: body.node, batchId: body.batchId, rejected }, 'sensor alerts skipped: not the alert shape');
+      }
+      const result = await alerts.ingestSensorBatch({ sender: sender.name, key, node: body.node, alerts: valid, ...(sender.cluster !== undefined ? { cluster: sender.cluster } : {}) });
+      metrics.inc('palisade_sensor_batches_total', { outcome: result.duplicate ? 'duplicate' : 'stored' });
+      return { batchId: body.batchId, ...result, rejected: rejectedCount, ...(rejectedCount > 0 ? { reasons: rejected } : {}) };
+    },
+  );
+}
