@@ -31,6 +31,53 @@ export const admissionReviewSchema = z.object({
   }),
 });
 
+type AdmissionReviewRequest = z.infer<typeof admissionReviewSchema>['request'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === 'string';
+}
+
+function isOperation(value: unknown): value is AdmissionReviewRequest['operation'] {
+  return value === 'CREATE' || value === 'UPDATE' || value === 'DELETE' || value === 'CONNECT';
+}
+
+/**
+ * The hot path's envelope check: accepts exactly the well-formed reviews `admissionReviewSchema`
+ * accepts, builds the same request (kind reduced to group/version/kind, userInfo defaulted) without
+ * zod walking and copying the object, and returns undefined for anything else, which then goes
+ * through the schema for its error message. The objects themselves are read lazily by the engine.
+ */
+export function quickAdmissionRequest(body: unknown): AdmissionReviewRequest | undefined {
+  if (!isPlainObject(body) || body.apiVersion !== 'admission.k8s.io/v1' || body.kind !== 'AdmissionReview') return undefined;
+  const req = body.request;
+  if (!isPlainObject(req)) return undefined;
+  const { uid, kind, resource, operation, userInfo, object, oldObject } = req;
+  if (typeof uid !== 'string' || uid.length === 0 || !isOperation(operation)) return undefined;
+  if (!isPlainObject(kind) || typeof kind.group !== 'string' || typeof kind.version !== 'string' || typeof kind.kind !== 'string' || kind.kind.length === 0) return undefined;
+  if (!isPlainObject(resource) || typeof resource.group !== 'string' || typeof resource.version !== 'string' || typeof resource.resource !== 'string') return undefined;
+  if (!optionalString(req.subResource) || !optionalString(req.name) || !optionalString(req.namespace)) return undefined;
+  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean') return undefined;
+  if (object !== undefined && object !== null && !isPlainObject(object)) return undefined;
+  if (oldObject !== undefined && oldObject !== null && !isPlainObject(oldObject)) return undefined;
+  if (userInfo !== undefined) {
+    if (!isPlainObject(userInfo) || !optionalString(userInfo.username) || !optionalString(userInfo.uid)) return undefined;
+    const groups = userInfo.groups;
+    if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) return undefined;
+  }
+  return {
+    ...req,
+    uid,
+    kind: { group: kind.group, version: kind.version, kind: kind.kind },
+    resource: { ...resource, group: resource.group, version: resource.version, resource: resource.resource },
+    operation,
+    userInfo: userInfo ?? {},
+  };
+}
+
 export interface AdmissionResponse {
   uid: string;
   allowed: boolean;
@@ -129,15 +176,18 @@ export function createAdmissionHandler(deps: AdmissionHandlerDeps): AdmissionHan
   return {
     counters,
     async review(body) {
-      const parsed = admissionReviewSchema.safeParse(body);
-      if (!parsed.success) {
-        counters.badRequests += 1;
-        const issue = parsed.error.issues[0];
-        throw new AppError('BAD_INPUT', `not an AdmissionReview v1 request: ${issue ? `${issue.path.join('.') || '(top)'}: ${issue.message}` : 'invalid'}`);
+      let req = quickAdmissionRequest(body);
+      if (req === undefined) {
+        const parsed = admissionReviewSchema.safeParse(body);
+        if (!parsed.success) {
+          counters.badRequests += 1;
+          const issue = parsed.error.issues[0];
+          throw new AppError('BAD_INPUT', `not an AdmissionReview v1 request: ${issue ? `${issue.path.join('.') || '(top)'}: ${issue.message}` : 'invalid'}`);
+        }
+        req = parsed.data.request;
       }
       const started = deps.clock.now().getTime();
       counters.reviews += 1;
-      const req = parsed.data.request;
       const object = req.object ?? null;
       const oldObject = req.oldObject ?? null;
       const namespace = req.namespace ?? '';

@@ -36,10 +36,13 @@ class LazyJsonMap implements ReadonlyMap<string, CelInput> {
     return Object.hasOwn(this.source, key) && this.source[key] !== undefined;
   }
   get(key: string): CelInput | undefined {
-    if (typeof key !== 'string' || !this.has(key)) return undefined;
+    if (typeof key !== 'string' || !Object.hasOwn(this.source, key)) return undefined;
+    const raw = this.source[key];
+    // Scalars are their own CEL values: only objects and arrays are converted and kept.
+    if (typeof raw !== 'object') return raw === undefined ? undefined : toCelInput(raw);
     let value = this.cache.get(key);
     if (value === undefined) {
-      value = toCelInput(this.source[key]);
+      value = toCelInput(raw);
       this.cache.set(key, value);
     }
     return value;
@@ -138,15 +141,96 @@ export function policyCelEnv(): CelEnv {
 }
 
 export type ValueProgram = (bindings: Record<string, CelInput>) => { ok: true; value: CelValue } | { ok: false; error: string };
+export type CheckProgram = (bindings: Record<string, CelInput>) => { ok: true; value: boolean } | { ok: false; error: string };
+
+/** The variables every policy expression is evaluated with (engine.ts binds all of them, null when absent). */
+export const POLICY_VARIABLES: readonly string[] = ['object', 'oldObject', 'request', 'params', 'namespaceObject', 'pod', 'podPath', 'variables', 'container', 'lookups'];
+
+type ParsedCel = ReturnType<typeof parse>;
+type CelExpr = NonNullable<ParsedCel['expr']>;
+
+function visitExprs(expr: CelExpr | undefined, fn: (e: CelExpr) => void): void {
+  if (expr === undefined) return;
+  fn(expr);
+  const k = expr.exprKind;
+  switch (k.case) {
+    case 'selectExpr':
+      visitExprs(k.value.operand, fn);
+      break;
+    case 'callExpr':
+      visitExprs(k.value.target, fn);
+      for (const a of k.value.args) visitExprs(a, fn);
+      break;
+    case 'listExpr':
+      for (const e of k.value.elements) visitExprs(e, fn);
+      break;
+    case 'structExpr':
+      for (const e of k.value.entries) {
+        if (e.keyKind.case === 'mapKey') visitExprs(e.keyKind.value, fn);
+        visitExprs(e.value, fn);
+      }
+      break;
+    case 'comprehensionExpr':
+      for (const e of [k.value.iterRange, k.value.accuInit, k.value.loopCondition, k.value.loopStep, k.value.result]) visitExprs(e, fn);
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Parses an expression and rewrites `v.field` and `v[key]`, where `v` is a policy variable or a
+ * comprehension variable, into `dyn(v).field` / `dyn(v)[key]`. `dyn` is the identity, so the value
+ * and every error are the same; what changes is the planner's work: an unchecked `a.b.c` first
+ * looks for variables or types named `a.b.c` and `a.b` on every evaluation (none exist here), which
+ * costs about as much as the rest of a simple check. Evaluating `dyn(a)` skips those lookups.
+ */
+export function parsePolicyExpression(expr: string): ParsedCel {
+  const parsed = parse(expr);
+  const names = new Set(POLICY_VARIABLES);
+  let maxId = 0n;
+  visitExprs(parsed.expr, (e) => {
+    if (e.id > maxId) maxId = e.id;
+    if (e.exprKind.case === 'comprehensionExpr') {
+      const c = e.exprKind.value;
+      for (const n of [c.iterVar, c.iterVar2, c.accuVar]) if (n !== '') names.add(n);
+    }
+  });
+  const wrap = (e: CelExpr | undefined): void => {
+    if (e === undefined || e.exprKind.case !== 'identExpr' || !names.has(e.exprKind.value.name)) return;
+    maxId += 1n;
+    const ident: CelExpr = { $typeName: 'cel.expr.Expr', id: maxId, exprKind: e.exprKind };
+    e.exprKind = { case: 'callExpr', value: { $typeName: 'cel.expr.Expr.Call', function: 'dyn', args: [ident] } };
+  };
+  visitExprs(parsed.expr, (e) => {
+    const k = e.exprKind;
+    if (k.case === 'selectExpr') wrap(k.value.operand);
+    else if (k.case === 'callExpr' && k.value.target === undefined && (k.value.function === '_[_]' || k.value.function === '_[?_]')) wrap(k.value.args[0]);
+  });
+  return parsed;
+}
+
+/** The policy variables an expression reads (comprehension variables and unknown names left out). */
+export function policyVariablesOf(expr: string): Set<string> {
+  const known = new Set(POLICY_VARIABLES);
+  const used = new Set<string>();
+  visitExprs(parse(expr).expr, (e) => {
+    if (e.exprKind.case === 'identExpr' && known.has(e.exprKind.value.name)) used.add(e.exprKind.value.name);
+  });
+  return used;
+}
+
+function planPolicyExpression(env: CelEnv, expr: string, where: string, what: string): ReturnType<typeof plan> {
+  try {
+    return plan(env, parsePolicyExpression(expr));
+  } catch (error) {
+    throw new AppError('BAD_INPUT', `${where}: the CEL ${what} does not parse (${errorMessage(error)}): fix the expression`);
+  }
+}
 
 /** Parses and plans an expression that may return any value (messages, variables). */
 export function compileValue(env: CelEnv, expr: string, where: string): ValueProgram {
-  let program: ReturnType<typeof plan>;
-  try {
-    program = plan(env, parse(expr));
-  } catch (error) {
-    throw new AppError('BAD_INPUT', `${where}: the CEL expression does not parse (${errorMessage(error)}): fix the expression`);
-  }
+  const program = planPolicyExpression(env, expr, where, 'expression');
   return (bindings) => {
     try {
       const result = program(bindings);
@@ -155,5 +239,21 @@ export function compileValue(env: CelEnv, expr: string, where: string): ValuePro
     } catch (error) {
       return { ok: false, error: errorMessage(error) };
     }
+  };
+}
+
+/** Parses and plans a validation, which must return a bool (same contract as the rules' compileCondition). */
+export function compileCheck(env: CelEnv, expr: string, where: string): CheckProgram {
+  const program = planPolicyExpression(env, expr, where, 'condition');
+  return (bindings) => {
+    let result: ReturnType<typeof program>;
+    try {
+      result = program(bindings);
+    } catch (error) {
+      return { ok: false, error: errorMessage(error) };
+    }
+    if (isCelError(result)) return { ok: false, error: result.message };
+    if (typeof result !== 'boolean') return { ok: false, error: `condition returned a ${typeof result}, not a bool` };
+    return { ok: true, value: result };
   };
 }

@@ -1,7 +1,6 @@
 import type { CelInput } from '@bufbuild/cel';
 import { AppError } from '../core/index.js';
-import { compileCondition, type CelProgram } from '../rules/index.js';
-import { compileValue, policyCelEnv, toCelInput, type ValueProgram } from './cel-env.js';
+import { compileCheck, compileValue, policyCelEnv, policyVariablesOf, toCelInput, type CheckProgram, type ValueProgram } from './cel-env.js';
 
 export { toCelInput } from './cel-env.js';
 import { applyDefaults, validate } from './json-schema.js';
@@ -62,8 +61,13 @@ export interface Evaluation {
 interface CompiledValidation {
   validation: Validation;
   scope: 'object' | 'pod' | 'container';
-  check: CelProgram;
+  check: CheckProgram;
   message: ValueProgram | undefined;
+  /**
+   * A container-scope check that reads only `container` and `params`: its result is a function of
+   * the container's content and the assignment, so the engine may reuse it for an identical container.
+   */
+  containerOnly: boolean;
 }
 
 export interface CompiledPolicy {
@@ -150,7 +154,8 @@ export function compilePolicy(policy: Policy, where = `policy ${policy.id}`): Co
       return {
         validation,
         scope,
-        check: compileCondition(env, validation.expression, `${where} validation ${i + 1}`),
+        check: compileCheck(env, validation.expression, `${where} validation ${i + 1}`),
+        containerOnly: scope === 'container' && [...policyVariablesOf(validation.expression)].every((name) => name === 'container' || name === 'params'),
         message: validation.messageExpression === undefined ? undefined : compileValue(env, validation.messageExpression, `${where} validation ${i + 1} messageExpression`),
       };
     }),
@@ -385,10 +390,53 @@ function joinField(prefix: string, field: string | undefined): string | undefine
   return `${prefix}${field}`;
 }
 
-export function createPolicyEngine(assignments: readonly BoundAssignment[], objects: ObjectLookup = noObjects): PolicyEngine {
+export interface PolicyEngineOptions {
+  /**
+   * Distinct containers whose container-only check results are kept (default 512, 0 to keep none).
+   * Pods of one ReplicaSet, Job or DaemonSet carry identical containers, so a webhook sees the same
+   * container many times; checks that read only `container` and `params` are then not re-run.
+   */
+  containerCacheSize?: number;
+}
+
+type CheckResult = ReturnType<CheckProgram>;
+
+/** Largest container JSON the result cache keeps (512 × 16 KiB bounds it at 8 MiB of keys). */
+const MAX_CACHED_CONTAINER_CHARS = 16 * 1024;
+
+export function createPolicyEngine(assignments: readonly BoundAssignment[], objects: ObjectLookup = noObjects, options: PolicyEngineOptions = {}): PolicyEngine {
+  const cacheSize = options.containerCacheSize ?? 512;
+  // One slot per (assignment, container-only validation): results differ by parameters.
+  let slotCount = 0;
+  const slots = assignments.map((a) => a.policy.validations.map((v) => (cacheSize > 0 && v.containerOnly ? slotCount++ : -1)));
+  /** Check results by container content (its JSON text), oldest first. */
+  const cache = new Map<string, Array<CheckResult | undefined>>();
+  const resultsFor = (key: string): Array<CheckResult | undefined> => {
+    // Bounded memory: a container larger than this (a 3 MB object is allowed) is not kept.
+    if (key.length > MAX_CACHED_CONTAINER_CHARS) return new Array<CheckResult | undefined>(slotCount);
+    let results = cache.get(key);
+    if (results === undefined) {
+      if (cache.size >= cacheSize) {
+        const oldest = cache.keys().next();
+        if (!oldest.done) cache.delete(oldest.value);
+      }
+      results = new Array<CheckResult | undefined>(slotCount);
+      cache.set(key, results);
+    }
+    return results;
+  };
   return {
     assignments,
     evaluate(input) {
+      const containerResults = new Map<Json, Array<CheckResult | undefined>>();
+      const cachedResults = (container: Json): Array<CheckResult | undefined> => {
+        let results = containerResults.get(container);
+        if (results === undefined) {
+          results = resultsFor(JSON.stringify(container));
+          containerResults.set(container, results);
+        }
+        return results;
+      };
       const violations: Violation[] = [];
       const errors: EvaluationError[] = [];
       const applicable: string[] = [];
@@ -403,7 +451,9 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
       };
       let target: PodTarget | undefined | null = null;
       let allContainers: ContainerRef[] = [];
-      for (const a of assignments) {
+      for (let ai = 0; ai < assignments.length; ai++) {
+        const a = assignments[ai];
+        if (a === undefined) continue;
         const cp = a.policy;
         const policy = cp.policy;
         if (!cp.operations.has(input.operation)) continue;
@@ -453,13 +503,23 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
             continue;
           }
         }
-        for (const v of cp.validations) {
+        for (let vi = 0; vi < cp.validations.length; vi++) {
+          const v = cp.validations[vi];
+          if (v === undefined) continue;
           if (v.scope === 'container') {
             const lists = v.validation.containers;
+            const slot = slots[ai]?.[vi] ?? -1;
             for (const ref of containers) {
               if (lists && !lists.includes(ref.field)) continue;
               bindings.container = ref.cel;
-              const r = v.check(bindings);
+              let r: CheckResult;
+              if (slot < 0) {
+                r = v.check(bindings);
+              } else {
+                const results = cachedResults(ref.container);
+                r = results[slot] ?? v.check(bindings);
+                results[slot] = r;
+              }
               if (!r.ok) {
                 errors.push({ policyId: policy.id, assignment: a.name, effect: a.effect, failurePolicy: policy.failurePolicy, error: `container ${ref.name}: ${r.error}` });
               } else if (!r.value) {
