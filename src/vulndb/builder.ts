@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Advisory, Clock, CvssScore, EpssScore, KevEntry } from '../core/index.js';
 import { decodeStrings, encodeCvss, encodeRanges, encodeStrings } from './codec.js';
 import { cvssScore } from './cvss.js';
-import { POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { PACKAGES_SQL, POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import type { FeedSink } from './types.js';
 
 /** How many advisories go into one transaction. */
@@ -191,7 +191,7 @@ export class AdvisoryDbBuilder {
     }
     const rid = this.nextRid++;
     this.seen.set(key, { rid, time, digest: digestOf(a) });
-    const aliases = [...new Set(a.aliases)].filter((x) => x !== a.id);
+    const aliases = [...new Set(a.aliases)].filter((x) => x !== a.id).sort();
     this.insAdvisory.run(
       rid,
       a.id,
@@ -239,7 +239,7 @@ export class AdvisoryDbBuilder {
       const refs = new Set(decodeStrings(row.refs));
       const newRefs = a.references.filter((r) => !refs.has(r));
       for (const r of newRefs) refs.add(r);
-      if (added.length > 0 || newRefs.length > 0) this.updMerged.run(encodeStrings([...aliases]), encodeStrings([...refs]), rid);
+      if (added.length > 0 || newRefs.length > 0) this.updMerged.run(encodeStrings([...aliases].sort()), encodeStrings([...refs]), rid);
     }
     this.tick();
   }
@@ -266,7 +266,7 @@ export class AdvisoryDbBuilder {
     for (const r of rows) this.insDownload.run(r.url, r.etag ?? null, r.lastModified ?? null, r.fetchedAt);
   }
 
-  /** Remove superseded copies, build the indexes, write the sources table and close the file. */
+  /** Remove superseded copies, build the indexes and the `packages` lookup table, write the sources table and close the file. */
   finish(): BuildSummary {
     const db = this.db;
     const importedAt = this.clock.now().toISOString();
@@ -282,6 +282,7 @@ export class AdvisoryDbBuilder {
     }
     db.exec(POST_LOAD_SQL);
     this.mergeReverseAliases();
+    db.exec(PACKAGES_SQL);
     db.prepare(
       `INSERT INTO sources (source, feed, snapshot, records, imported_at)
        SELECT source, MIN(feed), MAX(modified), COUNT(*), ? FROM advisories GROUP BY source`,
