@@ -17,7 +17,7 @@ import { schemeForNamespace } from '../versioning/registry.js';
 import type { VersionScheme } from '../versioning/types.js';
 import type { AdvisoryCandidate } from '../vulndb/types.js';
 import { aliasesOf, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
-import { LruCache } from './lru.js';
+import { GenerationCache } from '../vulndb/cache.js';
 import { lookupFor } from './lookup.js';
 import { chooseCvss, chooseSeverity } from './severity.js';
 import type { Matcher, MatcherDeps, MatchResult, UnmatchedPackage } from './types.js';
@@ -75,13 +75,13 @@ export function evaluateRecord(
 
 /** What the matcher keeps of the index's answers: per call, or across calls when `cacheSize` > 0. */
 interface Caches {
-  candidates: LruCache<AdvisoryCandidate[]>;
-  kev: LruCache<{ value: KevEntry | undefined }>;
-  epss: LruCache<{ value: EpssScore | undefined }>;
+  candidates: GenerationCache<AdvisoryCandidate[]>;
+  kev: GenerationCache<{ value: KevEntry | undefined }>;
+  epss: GenerationCache<{ value: EpssScore | undefined }>;
 }
 
 function newCaches(size: number): Caches {
-  return { candidates: new LruCache(size), kev: new LruCache(size), epss: new LruCache(size) };
+  return { candidates: new GenerationCache(size), kev: new GenerationCache(size), epss: new GenerationCache(size) };
 }
 
 /**
