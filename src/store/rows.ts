@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIX_STATES, SEVERITIES, distroSchema, packageSchema, type Finding } from '../core/index.js';
+import { FIX_STATES, SEVERITIES, distroSchema, findingSchema, packageSchema } from '../core/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, type Alert } from '../threat/alert.js';
 
 /** zod schemas of what the store reads back: table rows and the JSON bodies it wrote. */
@@ -7,29 +7,8 @@ const text = z.string();
 const optText = z.string().nullable();
 const int = z.coerce.number();
 
-export const cvssSchema = z.object({
-  version: z.enum(['2.0', '3.0', '3.1', '4.0']),
-  vector: z.string(),
-  baseScore: z.number(),
-  source: z.string(),
-});
-
-export const findingSchema = z.object({
-  advisoryId: z.string(),
-  aliases: z.array(z.string()),
-  summary: z.string().optional(),
-  package: packageSchema,
-  installedVersion: z.string(),
-  fixedVersions: z.array(z.string()),
-  fixState: z.enum(FIX_STATES),
-  severity: z.enum(SEVERITIES),
-  severitySource: z.enum(['distro', 'advisory', 'cvss', 'none']),
-  cvss: cvssSchema.optional(),
-  kev: z.object({ cveId: z.string(), dateAdded: z.string(), dueDate: z.string().optional(), knownRansomwareUse: z.boolean() }).optional(),
-  epss: z.object({ cveId: z.string(), score: z.number(), percentile: z.number() }).optional(),
-  dataSource: z.string(),
-  namespace: z.string(),
-}) satisfies z.ZodType<Finding>;
+/** Findings are stored as JSON in the shape of core's Finding. */
+export { findingSchema };
 
 export const sbomBodySchema = z.object({ distro: distroSchema.optional(), packages: z.array(packageSchema) });
 
