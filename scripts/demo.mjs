@@ -22,18 +22,31 @@ if (!existsSync(cli)) {
   process.exit(2);
 }
 
-if (!existsSync(dbPath)) {
+/** The DB is (re)built when it is missing or was built by another Palisade schema version. */
+async function dbIsCurrent() {
+  if (!existsSync(dbPath)) return false;
+  const { SCHEMA_VERSION } = await import(resolve('dist/vulndb/schema.js'));
+  const status = spawnSync(process.execPath, [cli, 'db', 'status', '--json', '--db', dbPath], { encoding: 'utf8' });
+  if (status.status !== 0) return false;
+  try {
+    return JSON.parse(status.stdout).schemaVersion === SCHEMA_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+if (!(await dbIsCurrent())) {
   const feeds = existsSync(join(shared, 'vulndata'))
     ? readdirSync(join(shared, 'vulndata')).filter((f) => f.endsWith('.tar.gz')).map((f) => join(shared, 'vulndata', f))
     : [];
-  if (feeds.length > 0) palisade(['db', 'import', ...feeds]);
-  else palisade(['db', 'update']);
+  if (feeds.length > 0) palisade(['db', 'import', ...feeds, '--db', dbPath]);
+  else palisade(['db', 'update', '--db', dbPath]);
 }
-palisade(['db', 'status']);
+palisade(['db', 'status', '--db', dbPath]);
 
 const image = join(shared, 'images', 'mixed-app.oci.tar');
 if (existsSync(image)) {
-  palisade(['scan', 'image', `oci-archive:${image}`, '--severity', 'critical,high']);
+  palisade(['scan', 'image', `oci-archive:${image}`, '--db', dbPath, '--severity', 'critical,high']);
 } else {
   console.log('\n../shared/images/mixed-app.oci.tar is absent: scan any image with `palisade scan image REF`.');
 }
