@@ -287,6 +287,12 @@ describe('importFeeds', () => {
     it('a missing input', async () => {
       await expectRefused([join(work, 'nope.tar.gz')], 'NOT_FOUND', /nope\.tar\.gz: no such file/);
     });
+
+    it('inputs that hold no known feed at all (the DB is not replaced by an empty one)', async () => {
+      const file = join(work, 'notes.json');
+      writeFileSync(file, JSON.stringify({ hello: 'not an advisory feed' }));
+      await expectRefused([file], 'BAD_INPUT', /notes\.json holds a known advisory feed.*1 file\(s\) read, none recognised.*left as it was/);
+    });
   });
 
   it('skips and counts single entries over the entry cap without reading them whole', async () => {

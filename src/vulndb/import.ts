@@ -143,6 +143,14 @@ export async function importFeeds(options: ImportOptions): Promise<ImportResult>
       );
       report(true);
     }
+    if (files === 0) {
+      // Replacing a DB with an empty one loses what was stored: refuse, and say what was read.
+      throw new AppError(
+        'BAD_INPUT',
+        `none of ${options.inputs.join(', ')} holds a known advisory feed (${unrecognised} file(s) read, none recognised as OSV, ` +
+          `Alpine secdb, Ubuntu tracker, Red Hat API, ALAS, KEV or EPSS); the advisory DB was left as it was`,
+      );
+    }
     builder.recordDownloads(options.downloads ?? []);
     const summary = builder.finish();
     renameSync(tmpPath, dbPath);
