@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { AppError } from '../../../core/errors.js';
-import type { AffectedRange, CvssScore, Severity } from '../../../core/types.js';
+import type { AffectedRange, CvssScore, FixState, Severity } from '../../../core/types.js';
 
 /**
  * Helpers shared by the native distro feed parsers (alpine-secdb, ubuntu-tracker, redhat-api,
@@ -170,3 +170,6 @@ export function rpmEvr(epoch: string | undefined, version: string, release: stri
   const e = epoch === undefined || epoch === '' || /^0+$/.test(epoch) ? '' : `${epoch}:`;
   return `${e}${version}-${release}`;
 }
+
+/** Which record wins when one feed says several things about a package in one namespace: fixed, then unfixed, … */
+export const FIX_STATE_RANK: Record<FixState, number> = { fixed: 4, unfixed: 3, 'wont-fix': 2, unknown: 1, 'not-affected': 0 };

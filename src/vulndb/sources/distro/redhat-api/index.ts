@@ -6,6 +6,7 @@ import {
   byCodeUnit,
   cvssScore,
   describeIssues,
+  FIX_STATE_RANK,
   fixedRange,
   headText,
   isoDate,
@@ -108,7 +109,6 @@ export function redhatFixState(fixState: string): FixState | undefined {
   }
 }
 
-const FIX_STATE_RANK: Record<FixState, number> = { fixed: 4, unfixed: 3, 'wont-fix': 2, unknown: 1, 'not-affected': 0 };
 
 interface PackageFacts {
   namespace: string;

@@ -6,6 +6,7 @@ import {
   byCodeUnit,
   cvssScore,
   describeIssues,
+  FIX_STATE_RANK,
   fixedRange,
   headText,
   isoDate,
@@ -104,8 +105,6 @@ function fixStateOf(status: string): FixState | 'dne' | undefined {
   }
 }
 
-/** Which record wins when several release keys map to one namespace: fixed, then unfixed, … */
-const FIX_STATE_RANK: Record<FixState, number> = { fixed: 4, unfixed: 3, 'wont-fix': 2, unknown: 1, 'not-affected': 0 };
 
 interface Candidate {
   entry: AffectedPackage;
