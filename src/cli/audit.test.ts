@@ -3,33 +3,17 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../core/index.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../threat/alert.js';
 import { sampleEvent } from '../threat/audit/samples.js';
 import { registerAudit } from './audit.js';
-import type { CliContext } from './context.js';
+import { runGroup } from './__fixtures__/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-cli-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(args: string[]): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx: CliContext = {
-    defaultDbPath: join(dir, 'default.sqlite'),
-    cacheDir: dir,
-    log: silentLogger,
-    stdoutIsTty: false,
-    stderrIsTty: false,
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-  };
-  const program = new Command('palisade').exitOverride();
-  registerAudit(program, ctx);
-  await program.parseAsync(['audit', 'analyze', ...args], { from: 'user' });
-  return { out, err };
+  return runGroup(registerAudit, ['audit', 'analyze', ...args], dir);
 }
 
 const line = (patch: Record<string, unknown>, i: number): string => JSON.stringify(sampleEvent(patch, i, 'cli'));

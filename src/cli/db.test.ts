@@ -1,10 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../core/index.js';
-import type { CliContext } from './context.js';
+import { runGroup } from './__fixtures__/run.js';
 import { registerDb } from './db.js';
 
 let work: string;
@@ -19,21 +17,7 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function run(args: string[]): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx: CliContext = {
-    defaultDbPath: join(work, 'default.sqlite'),
-    cacheDir: work,
-    log: silentLogger,
-    stdoutIsTty: false,
-    stderrIsTty: false,
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-  };
-  const program = new Command('palisade').exitOverride();
-  registerDb(program, ctx);
-  await program.parseAsync(['node', 'palisade', ...args]);
-  return { out, err };
+  return runGroup(registerDb, [...args], work);
 }
 
 describe('palisade db', () => {

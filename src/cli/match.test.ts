@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock, silentLogger } from '../core/index.js';
 import { importFeeds } from '../vulndb/import.js';
-import type { CliContext } from './context.js';
+import { runGroup } from './__fixtures__/run.js';
 import { registerMatch } from './match.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -26,21 +25,7 @@ describe('palisade match', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function run(args: string[]): Promise<{ out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const ctx: CliContext = {
-      defaultDbPath: join(dir, 'default.sqlite'),
-      cacheDir: dir,
-      log: silentLogger,
-      stdoutIsTty: false,
-      stderrIsTty: false,
-      out: (text) => void (out += text),
-      err: (text) => void (err += text),
-    };
-    const program = new Command('palisade').exitOverride();
-    registerMatch(program, ctx);
-    await program.parseAsync(['match', ...args], { from: 'user' });
-    return { out, err };
+    return runGroup(registerMatch, ['match', ...args], dir);
   }
 
   it('prints a table and notes the skipped SBOM entries on stderr', async () => {
