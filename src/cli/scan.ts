@@ -25,7 +25,7 @@ import { openSbomCache } from '../scan/cache.js';
 import { buildScanReport } from '../scan/report.js';
 import { matchPackages, scanImage } from '../scan/scan.js';
 import { readPackageFile } from '../sbom/index.js';
-import { openAdvisoryDb, type AdvisoryDb } from '../vulndb/db.js';
+import { openAdvisoryDb, type AdvisoryDb, type AdvisoryDbInfo } from '../vulndb/db.js';
 import type { CliContext } from './context.js';
 
 interface OutputOptions {
@@ -136,7 +136,7 @@ async function runImageScan(image: string, options: ImageOptions, ctx: CliContex
       platform: outcome.platform,
       layers: outcome.info.layers.map((l) => ({ digest: l.digest, size: l.size })),
     };
-    await finish(target, outcome.distro, outcome.packages, outcome.findings, db, options, ctx);
+    await finish(target, outcome.distro, outcome.packages, outcome.findings, dbInfo, options, ctx);
   } finally {
     await source.close();
     cache?.close();
@@ -150,7 +150,7 @@ async function runSbomScan(file: string, options: OutputOptions, ctx: CliContext
   const db = openDb(options.db, ctx);
   try {
     const matched = matchPackages(document.packages, { index: db, clock: systemClock });
-    await finish({ kind: 'sbom', reference: file }, document.distro, document.packages, matched.findings, db, options, ctx);
+    await finish({ kind: 'sbom', reference: file }, document.distro, document.packages, matched.findings, db.info(), options, ctx);
   } finally {
     db.close();
   }
@@ -161,7 +161,7 @@ async function finish(
   distro: Distro | undefined,
   packages: Package[],
   findings: Finding[],
-  db: AdvisoryDb,
+  dbInfo: AdvisoryDbInfo,
   options: OutputOptions,
   ctx: CliContext,
 ): Promise<void> {
@@ -172,7 +172,7 @@ async function finish(
   const ignore = ignoreFile ? await loadIgnoreFile(ignoreFile) : undefined;
   const vex = options.vex && options.vex.length > 0 ? await loadVex(options.vex) : undefined;
 
-  const report: ScanReport = buildScanReport({ target, distro, packages, findings, db: db.info(), clock: systemClock });
+  const report: ScanReport = buildScanReport({ target, distro, packages, findings, db: dbInfo, clock: systemClock });
   const { report: shown, expiredIgnores } = applyFilters(report, { severities, ignoreUnfixed: options.ignoreUnfixed, ignore, vex }, systemClock);
   for (const expired of expiredIgnores) {
     ctx.err(`palisade: ignore entry ${expired.entry.id} in ${expired.file} expired on ${expired.entry.expires ?? '?'}; it no longer hides findings\n`);
