@@ -1,17 +1,20 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGraph, connectionFromKubeconfig, createLiveCollector, createTransport, inventoryCounts, runningImages, type WatchEvent } from '../src/kube/cli-api.js';
+import { createKubePki } from './support/kube-pki.js';
 
 /**
- * Replays a Kubernetes API server over node:http: list responses in the real JSON shapes (typed
+ * Replays a Kubernetes API server over HTTPS (a cluster CA the kubeconfig names): list responses in the real JSON shapes (typed
  * Lists with metadata.resourceVersion and metadata.continue, PartialObjectMetadataList, Status
  * objects for errors) and watch streams (newline-delimited WatchEvents with BOOKMARKs, an ERROR
  * 410 that forces a re-list, and a connection that drops and must resume from the last
- * resourceVersion). The collector under test reads it through a kubeconfig, as against a cluster.
+ * resourceVersion). The collector under test reads it through a kubeconfig and @kubernetes/client-node,
+ * as against a cluster.
  */
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6InJlcGxheSJ9.replay.signature';
@@ -63,10 +66,11 @@ interface Recorded {
   path: string;
   query: Record<string, string>;
   accept: string;
+  userAgent: string;
 }
 
 const requests: Recorded[] = [];
-const sockets = new Set<Socket>();
+const sockets = new Set<Duplex>();
 let server: Server;
 let dir: string;
 let kubeconfigPath: string;
@@ -82,7 +86,7 @@ function list(res: ServerResponse, kind: string, apiVersion: string, rv: string,
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://replay');
   const query = Object.fromEntries(url.searchParams);
-  requests.push({ path: url.pathname, query, accept: req.headers.accept ?? '' });
+  requests.push({ path: url.pathname, query, accept: req.headers.accept ?? '', userAgent: req.headers['user-agent'] ?? '' });
   if (req.headers.authorization !== `Bearer ${TOKEN}`) {
     res.writeHead(401, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
@@ -91,6 +95,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const watching = query.watch === '1' || query.watch === 'true';
   if (watching) {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // The API server sends a watch's headers at once, before any event.
+    res.flushHeaders();
     const send = (event: unknown): boolean => res.write(`${JSON.stringify(event)}\n`);
     if (url.pathname === '/api/v1/pods') {
       podWatchConnections += 1;
@@ -111,7 +117,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       if (serviceWatchConnections === 1) {
         send({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'too old resource version: 1000 (1500)', reason: 'Expired', code: 410 } });
         res.end();
+        return;
       }
+      // The watch after the re-list: a bookmark, then quiet.
+      send({ type: 'BOOKMARK', object: { kind: 'Service', apiVersion: 'v1', metadata: { resourceVersion: '1501' } } });
       return;
     }
     return; // every other watch stays open and quiet
@@ -155,7 +164,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  server = createServer(handle);
+  const pki = createKubePki();
+  server = createServer({ key: pki.serverKey, cert: pki.serverCert }, handle);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -174,7 +184,8 @@ beforeAll(async () => {
       'clusters:',
       '- name: replay',
       '  cluster:',
-      `    server: http://127.0.0.1:${port}`,
+      `    server: https://127.0.0.1:${port}`,
+      `    certificate-authority-data: ${Buffer.from(pki.ca).toString('base64')}`,
       'users:',
       '- name: collector',
       '  user:',
@@ -198,15 +209,15 @@ afterAll(async () => {
 describe('live inventory against a replayed API server', () => {
   it('lists with paging, records 403 and timeouts, then watches, resumes after a drop and re-lists on 410', async () => {
     const conn = await connectionFromKubeconfig(kubeconfigPath, 'replay');
-    expect(conn.server).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const collector = createLiveCollector(createTransport(conn), conn, { pageSize: 2, requestTimeoutMs: 400, retryDelayMs: 0, watchIdleTimeoutMs: 10_000 });
+    expect(conn.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const collector = createLiveCollector(createTransport(conn), conn, { pageSize: 2, requestTimeoutMs: 2000, retryDelayMs: 0, watchIdleTimeoutMs: 10_000 });
     await collector.list();
 
     const listed = collector.inventory();
     expect(listed.cluster).toBe('replay');
     expect(inventoryCounts(listed)).toEqual({ ConfigMap: 1, Namespace: 3, Node: 1, Pod: 3, Service: 1 });
     expect(listed.problems).toEqual([
-      'could not read cronjobs: no answer within 400 ms',
+      'could not read cronjobs: no answer within 2000 ms',
       `could not read clusterrolebindings: 403 Forbidden (${FORBIDDEN.message})`,
     ]);
     expect(listed.objects.ConfigMap[0]?.metadata.name).toBe('kube-root-ca.crt');
@@ -221,9 +232,10 @@ describe('live inventory against a replayed API server', () => {
 
     const events: WatchEvent[] = [];
     const stop = new AbortController();
+    const seen = (kind: string, type: string): boolean => events.some((e) => e.kind === kind && e.type === type);
     const watching = collector.watch(stop.signal, (event) => {
       events.push(event);
-      if (event.kind === 'Pod' && event.type === 'DELETED') stop.abort();
+      if (seen('Pod', 'DELETED') && seen('Service', 'BOOKMARK')) stop.abort();
     });
     await watching;
 
@@ -233,14 +245,17 @@ describe('live inventory against a replayed API server', () => {
       { kind: 'Pod', type: 'MODIFIED', resourceVersion: '1005' },
       { kind: 'Pod', type: 'DELETED', resourceVersion: '1006' },
     ]);
-    const podWatches = requests.filter((r) => r.path === '/api/v1/pods' && r.query.watch === '1');
+    const podWatches = requests.filter((r) => r.path === '/api/v1/pods' && r.query.watch === 'true');
     expect(podWatches.map((r) => r.query.resourceVersion)).toEqual(['1002', '1004']);
     expect(podWatches.every((r) => r.query.allowWatchBookmarks === 'true')).toBe(true);
-    expect(requests.filter((r) => r.path === '/api/v1/services').map((r) => (r.query.watch ? `watch@${r.query.resourceVersion}` : 'list'))).toEqual(
-      expect.arrayContaining(['list', 'watch@1000', 'list', 'watch@1500']),
-    );
+    expect([...new Set(requests.map((r) => r.userAgent))]).toEqual(['palisade-inventory/0.1']);
+    expect(requests.filter((r) => r.path === '/api/v1/services').map((r) => (r.query.watch ? `watch@${r.query.resourceVersion}` : 'list'))).toEqual(['list', 'watch@1000', 'list', 'watch@1500']);
+    expect(events.filter((e) => e.kind === 'Service')).toEqual([{ kind: 'Service', type: 'BOOKMARK', resourceVersion: '1501' }]);
+    expect(collector.resourceVersions().Service).toBe('1501');
     // Resources that could not be listed are not watched.
     expect(requests.some((r) => r.path === '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings' && r.query.watch)).toBe(false);
+    // ConfigMaps are watched metadata-only too; a watch event carries one object, so the watch asks for PartialObjectMetadata.
+    expect(requests.find((r) => r.path === '/api/v1/configmaps' && r.query.watch)?.accept).toMatch(/^application\/json;as=PartialObjectMetadata;/);
 
     const after = collector.inventory();
     expect(after.objects.Pod.map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.status?.phase ?? ''}`)).toEqual([
@@ -259,7 +274,7 @@ describe('live inventory against a replayed API server', () => {
   it('refuses a request without credentials (the context without a user gets 401 on every resource)', async () => {
     const conn = await connectionFromKubeconfig(kubeconfigPath);
     expect(conn.name).toBe('other');
-    const collector = createLiveCollector(createTransport(conn), conn, { requestTimeoutMs: 400, resources: [{ kind: 'Namespace', group: '', version: 'v1', resource: 'namespaces' }] });
+    const collector = createLiveCollector(createTransport(conn), conn, { requestTimeoutMs: 2000, resources: [{ kind: 'Namespace', group: '', version: 'v1', resource: 'namespaces' }] });
     await collector.list();
     expect(collector.inventory().problems).toEqual(['could not read namespaces: 401 Unauthorized (Unauthorized)']);
   });

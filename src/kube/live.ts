@@ -1,12 +1,14 @@
-import http from 'node:http';
-import https from 'node:https';
-import { createInterface } from 'node:readline';
+import { setMaxListeners } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { RequestOptions } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError, errorMessage, silentLogger, type Logger } from '../core/index.js';
 import { createInventoryBuilder, type Inventory, type InventoryBuilder } from './inventory.js';
-import { bearerToken, type KubeConnection } from './kubeconfig.js';
+import { loadClientNode, type ClientNode, type KubeConnection } from './kubeconfig.js';
 
 /**
  * Live inventory through the Kubernetes API: for every resource of resources.yaml, a paginated list
@@ -14,6 +16,10 @@ import { bearerToken, type KubeConnection } from './kubeconfig.js';
  * resourceVersion that applies ADDED / MODIFIED / DELETED events, follows BOOKMARKs, resumes from the
  * last resourceVersion when the connection drops, and re-lists on 410 Gone. A resource the API
  * server refuses (403, 404, timeout) is recorded as "could not read X: reason" and skipped.
+ *
+ * Requests go through @kubernetes/client-node: lists through its HTTP library, authenticated by its
+ * KubeConfig (the path its generated API clients take, minus their typed models, which would turn
+ * timestamps into Dates and drop fields they do not know); watches through its Watch.
  */
 
 const ResourceSchema = z.object({
@@ -35,97 +41,161 @@ export function resourcePath(r: ApiResource): string {
   return r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`;
 }
 
-const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
+/** Metadata only (ConfigMaps): a list answers PartialObjectMetadataList, a watch's events carry PartialObjectMetadata. */
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
+const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json';
+/** What the API server's audit log shows as the userAgent of every request. */
+const USER_AGENT = 'palisade-inventory/0.1';
 
 export interface HttpResult {
   status: number;
   body: string;
 }
 
-export interface Transport {
-  get(path: string, accept: string, timeoutMs: number): Promise<HttpResult>;
-  /** Streams a watch: calls onLine per line until the server ends the response or the signal aborts. Resolves with the HTTP status. */
-  stream(path: string, accept: string, onLine: (line: string) => void, signal: AbortSignal, idleTimeoutMs: number): Promise<{ status: number; body: string }>;
+/** How one watch connection ended. */
+export type WatchEnd =
+  /** The server ended the stream (its timeoutSeconds, or after an ERROR event). */
+  | { kind: 'closed' }
+  /** The connection broke, or stayed silent past the idle timeout. */
+  | { kind: 'dropped'; reason: string }
+  /** The server answered with another status than 200. */
+  | { kind: 'refused'; status: number; reason: string }
+  /** The caller's signal aborted. */
+  | { kind: 'stopped' };
+
+export interface WatchOptions {
+  signal: AbortSignal;
+  /** No response headers, or no event, for this long: the connection is treated as dropped. */
+  idleTimeoutMs: number;
 }
 
-/** The node:http/https transport for a connection (TLS, client certificates, bearer token, basic auth). */
-export function createTransport(conn: KubeConnection, env: Record<string, string | undefined> = {}): Transport {
-  const url = new URL(conn.server);
-  const secure = url.protocol === 'https:';
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, ...(conn.ca ? { ca: conn.ca } : {}), ...(conn.cert ? { cert: conn.cert } : {}), ...(conn.key ? { key: conn.key } : {}), rejectUnauthorized: !conn.insecureSkipTlsVerify })
-    : new http.Agent({ keepAlive: true });
-  const basePath = url.pathname.replace(/\/+$/, '');
+export interface Transport {
+  /** One GET of `path` (with its query), authenticated as the connection says. */
+  get(path: string, accept: string, timeoutMs: number): Promise<HttpResult>;
+  /** One watch connection; `onEvent` sees each event's type and object until it ends. */
+  watch(path: string, query: Record<string, string>, accept: string, onEvent: (type: string, object: unknown) => void, options: WatchOptions): Promise<WatchEnd>;
+}
 
-  const headers = async (accept: string): Promise<Record<string, string>> => {
-    const out: Record<string, string> = { Accept: accept, 'User-Agent': 'palisade-inventory/0.1' };
-    const token = await bearerToken(conn, env);
-    if (token) out.Authorization = `Bearer ${token}`;
-    else if (conn.username !== undefined) out.Authorization = `Basic ${Buffer.from(`${conn.username}:${conn.password ?? ''}`).toString('base64')}`;
-    return out;
-  };
+/** Rejects with the signal's reason when it aborts first (client-node's exec plugins and TLS setup take no signal). */
+function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
 
-  const open = async (path: string, accept: string, signal?: AbortSignal): Promise<http.IncomingMessage> => {
-    const h = await headers(accept);
-    return new Promise((resolve, reject) => {
-      const options: http.RequestOptions = { method: 'GET', host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (secure ? 443 : 80), path: `${basePath}${path}`, headers: h, agent };
-      if (signal) options.signal = signal;
-      const req = (secure ? https : http).request(options, resolve);
-      req.on('error', reject);
-      req.end();
+/**
+ * client-node's Watch sends the headers its KubeConfig gives it: this view of a KubeConfig adds an
+ * Accept header (metadata-only watches), our User-Agent and a deadline for the response headers, and leaves
+ * authentication to the KubeConfig it wraps (so exec plugin credentials stay cached there).
+ */
+function watchConfig(m: ClientNode, base: KubeConfig, accept: string, headersTimeoutMs: number): KubeConfig {
+  class WatchConfig extends m.KubeConfig {
+    override applyToFetchOptions(opts: RequestOptions): ReturnType<KubeConfig['applyToFetchOptions']> {
+      return base.applyToFetchOptions({ ...opts, headers: { ...opts.headers, Accept: accept, 'User-Agent': USER_AGENT }, timeout: headersTimeoutMs });
+    }
+  }
+  const view = new WatchConfig();
+  view.loadFromOptions({ clusters: base.getClusters(), users: base.getUsers(), contexts: base.getContexts(), currentContext: base.getCurrentContext() });
+  return view;
+}
+
+const WatchErrorSchema = z.looseObject({ statusCode: z.number() });
+
+/**
+ * The transport of a connection. client-node is loaded on the first request. `_env` is not used:
+ * client-node runs exec credential plugins with this process's environment (kept so callers that
+ * pass one need not change).
+ */
+export function createTransport(conn: KubeConnection, _env?: Record<string, string | undefined>): Transport {
+  let ready: Promise<{ m: ClientNode; kc: KubeConfig; server: string }> | undefined;
+  const client = (): Promise<{ m: ClientNode; kc: KubeConfig; server: string }> => {
+    ready ??= loadClientNode().then((m) => {
+      let kc = conn.kubeConfig;
+      if (kc === undefined) {
+        kc = new m.KubeConfig();
+        kc.loadFromClusterAndUser({ name: conn.name, server: conn.server, skipTLSVerify: conn.insecureSkipTlsVerify }, { name: conn.name });
+      }
+      return { m, kc, server: kc.getCurrentCluster()?.server ?? conn.server };
     });
+    return ready;
   };
-
-  const readBody = (res: http.IncomingMessage, limit = 1024 * 1024 * 1024): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          res.destroy(new Error(`response larger than ${limit} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
 
   return {
     async get(path, accept, timeoutMs) {
+      const { m, kc, server } = await client();
       const signal = AbortSignal.timeout(timeoutMs);
+      const request = async (): Promise<HttpResult> => {
+        const context = new m.RequestContext(`${server}${path}`, m.HttpMethod.GET);
+        context.setHeaderParam('Accept', accept);
+        context.setHeaderParam('User-Agent', USER_AGENT);
+        context.setSignal(signal);
+        try {
+          await kc.applySecurityAuthentication(context);
+        } catch (error) {
+          throw new AppError('UPSTREAM', `could not set up credentials or TLS: ${errorMessage(error).trim() || 'the exec credential plugin failed and printed nothing'}`);
+        }
+        const response = await new m.IsomorphicFetchHttpLibrary().send(context).toPromise();
+        return { status: response.httpStatusCode, body: await response.body.text() };
+      };
       try {
-        const res = await open(path, accept, signal);
-        return { status: res.statusCode ?? 0, body: await readBody(res) };
+        return await untilAborted(signal, request());
       } catch (error) {
         if (signal.aborted) throw new AppError('TIMEOUT', `no answer within ${timeoutMs} ms`);
         throw error;
       }
     },
-    async stream(path, accept, onLine, signal, idleTimeoutMs) {
-      const res = await open(path, accept, signal);
-      const status = res.statusCode ?? 0;
-      if (status !== 200) return { status, body: await readBody(res, 1024 * 1024) };
-      await new Promise<void>((resolve) => {
-        let timer = setTimeout(() => res.destroy(), idleTimeoutMs);
-        const lines = createInterface({ input: res });
-        lines.on('line', (line) => {
-          clearTimeout(timer);
-          timer = setTimeout(() => res.destroy(), idleTimeoutMs);
-          if (line.trim() !== '') onLine(line);
-        });
-        const finish = (): void => {
-          clearTimeout(timer);
-          resolve();
+
+    async watch(path, query, accept, onEvent, { signal, idleTimeoutMs }) {
+      const { m, kc } = await client();
+      const watcher = new m.Watch(watchConfig(m, kc, accept, idleTimeoutMs));
+      return new Promise<WatchEnd>((resolve) => {
+        let controller: AbortController | undefined;
+        let idle: NodeJS.Timeout | undefined;
+        let ended = false;
+        const finish = (end: WatchEnd): void => {
+          if (ended) return;
+          ended = true;
+          clearTimeout(idle);
+          signal.removeEventListener('abort', stop);
+          controller?.abort();
+          resolve(end);
         };
-        lines.on('close', finish);
-        // readline re-emits its input's errors (a dropped watch: 'aborted') on the interface itself.
-        lines.on('error', finish);
-        res.on('error', finish);
-        res.on('aborted', finish);
+        const stop = (): void => finish({ kind: 'stopped' });
+        const arm = (): void => {
+          clearTimeout(idle);
+          idle = setTimeout(() => finish({ kind: 'dropped', reason: `no event for ${idleTimeoutMs} ms` }), idleTimeoutMs);
+        };
+        if (signal.aborted) return stop();
+        signal.addEventListener('abort', stop, { once: true });
+        arm();
+        watcher
+          .watch(
+            path,
+            query,
+            (type: string, object: unknown) => {
+              if (ended) return;
+              arm();
+              onEvent(type, object);
+            },
+            (error: unknown) => {
+              if (error === null || error === undefined) return finish({ kind: 'closed' });
+              const refused = WatchErrorSchema.safeParse(error);
+              if (refused.success) return finish({ kind: 'refused', status: refused.data.statusCode, reason: `${refused.data.statusCode} ${errorMessage(error)}` });
+              finish({ kind: 'dropped', reason: errorMessage(error) });
+            },
+          )
+          .then(
+            (c) => {
+              // Watch hands its controller over once the response headers arrived: a watch stopped before then is aborted now.
+              controller = c;
+              if (ended) c.abort();
+            },
+            (error: unknown) => finish({ kind: 'dropped', reason: errorMessage(error) }),
+          );
       });
-      return { status, body: '' };
     },
   };
 }
@@ -145,7 +215,7 @@ function reasonOf(result: HttpResult): string {
   } catch {
     // not JSON
   }
-  const name = http.STATUS_CODES[result.status] ?? 'error';
+  const name = STATUS_CODES[result.status] ?? 'error';
   return message ? `${result.status} ${name} (${message})` : `${result.status} ${name}`;
 }
 
@@ -194,7 +264,8 @@ export function createLiveCollector(transport: Transport, conn: Pick<KubeConnect
   const versions = new Map<string, string>();
   const readable = new Set<string>();
 
-  const accept = (r: ApiResource): string => (r.metadataOnly ? METADATA_ACCEPT : 'application/json');
+  const listAccept = (r: ApiResource): string => (r.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json');
+  const watchAccept = (r: ApiResource): string => (r.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json');
 
   /** Lists one resource; true when it could be read. */
   const listResource = async (r: ApiResource): Promise<boolean> => {
@@ -209,7 +280,7 @@ export function createLiveCollector(transport: Transport, conn: Pick<KubeConnect
         if (token) query.set('continue', token);
         let result: HttpResult;
         try {
-          result = await transport.get(`${base}?${query.toString()}`, accept(r), timeout);
+          result = await transport.get(`${base}?${query.toString()}`, listAccept(r), timeout);
         } catch (error) {
           builder.problem(`could not read ${r.resource}: ${errorMessage(error)}`);
           return false;
@@ -254,51 +325,43 @@ export function createLiveCollector(transport: Transport, conn: Pick<KubeConnect
     const base = resourcePath(r);
     while (!signal.aborted) {
       const rv = versions.get(r.kind) ?? '';
-      const query = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', timeoutSeconds: '300' });
-      if (rv) query.set('resourceVersion', rv);
+      const query: Record<string, string> = { allowWatchBookmarks: 'true', timeoutSeconds: '300' };
+      if (rv) query.resourceVersion = rv;
       let gone = false;
-      try {
-        const result = await transport.stream(
-          `${base}?${query.toString()}`,
-          accept(r),
-          (line) => {
-            let event;
-            try {
-              event = EventSchema.safeParse(JSON.parse(line));
-            } catch {
-              return;
-            }
-            if (!event.success) return;
-            const { type, object } = event.data;
-            if (type === 'ERROR') {
-              const status = StatusSchema.safeParse(object);
-              if (status.success && status.data.code === 410) gone = true;
-              return;
-            }
-            const version = object.metadata?.resourceVersion ?? '';
-            if (version) versions.set(r.kind, version);
-            if (type === 'ADDED' || type === 'MODIFIED') builder.upsert(object, `${cluster}:${base}`, r.kind);
-            else if (type === 'DELETED') builder.remove(object, r.kind);
-            onEvent?.({ kind: r.kind, type, resourceVersion: version });
-          },
-          signal,
-          idle,
-        );
-        if (result.status === 410) gone = true;
-        else if (result.status !== 200) {
-          builder.problem(`could not watch ${r.resource}: ${reasonOf(result)}`);
+      const apply = (type: string, object: unknown): void => {
+        const event = EventSchema.safeParse({ type, object });
+        if (!event.success) return;
+        if (type === 'ERROR') {
+          const status = StatusSchema.safeParse(object);
+          if (status.success && status.data.code === 410) gone = true;
           return;
         }
+        const version = event.data.object.metadata?.resourceVersion ?? '';
+        if (version) versions.set(r.kind, version);
+        if (type === 'ADDED' || type === 'MODIFIED') builder.upsert(object, `${cluster}:${base}`, r.kind);
+        else if (type === 'DELETED') builder.remove(object, r.kind);
+        onEvent?.({ kind: r.kind, type, resourceVersion: version });
+      };
+      let end: WatchEnd;
+      try {
+        end = await transport.watch(base, query, watchAccept(r), apply, { signal, idleTimeoutMs: idle });
       } catch (error) {
-        if (signal.aborted) return;
-        log.warn({ resource: r.resource, error: errorMessage(error) }, 'watch dropped, resuming');
+        end = { kind: 'dropped', reason: errorMessage(error) };
       }
-      if (signal.aborted) return;
+      if (end.kind === 'stopped' || signal.aborted) return;
+      if (end.kind === 'refused') {
+        if (end.status !== 410) {
+          builder.problem(`could not watch ${r.resource}: ${end.reason}`);
+          return;
+        }
+        gone = true;
+      }
+      if (end.kind === 'dropped') log.warn({ resource: r.resource, error: end.reason }, 'watch dropped, resuming');
       if (gone) {
         log.info({ resource: r.resource }, 'watch resourceVersion too old (410), listing again');
         if (!(await listResource(r))) return;
       } else if (retryDelay > 0) {
-        await new Promise((resolve) => setTimeout(resolve, retryDelay));
+        await sleep(retryDelay, undefined, { signal }).catch(() => undefined);
       }
     }
   };
@@ -309,7 +372,17 @@ export function createLiveCollector(transport: Transport, conn: Pick<KubeConnect
       for (const r of resources) if (await listResource(r)) readable.add(r.kind);
     },
     async watch(signal, onEvent) {
-      await Promise.all(resources.filter((r) => readable.has(r.kind)).map((r) => watchResource(r, signal, onEvent)));
+      // One abort listener per watched resource: on a signal of our own, so the caller's keeps one.
+      const stop = new AbortController();
+      setMaxListeners(0, stop.signal);
+      const forward = (): void => stop.abort(signal.reason);
+      if (signal.aborted) forward();
+      else signal.addEventListener('abort', forward, { once: true });
+      try {
+        await Promise.all(resources.filter((r) => readable.has(r.kind)).map((r) => watchResource(r, stop.signal, onEvent)));
+      } finally {
+        signal.removeEventListener('abort', forward);
+      }
     },
     inventory: () => builder.build(),
     resourceVersions: () => Object.fromEntries([...versions].sort()),
