@@ -155,6 +155,26 @@ describe.skipIf(!registryAvailable())('palisade scan image through a real regist
     const report = JSON.parse(layoutRun.stdout) as { findings: JsonFinding[] };
     expect(report.findings.map((f) => f.advisoryId).sort()).toEqual(['CVE-2020-8203', 'CVE-2023-45853', 'CVE-2023-5678']);
   });
+
+  it('re-scans a tag from the cache, and sees a new image pushed to the tag', async () => {
+    const ref = `${registry.host}/shop/cart:1.0`;
+    await skopeoCopyAsync(`oci:${join(work, 'layout')}:1.0`, `docker://${ref}`, USER);
+    const first = await runCli(scanArgs(ref), { input: USER.password, env: env() });
+    const again = await runCli(scanArgs(ref), { input: USER.password, env: env() });
+    expect(again.code, again.stderr).toBe(0);
+    const stable = (text: string): unknown => ({ ...(JSON.parse(text) as object), createdAt: '' });
+    expect(stable(again.stdout)).toEqual(stable(first.stdout));
+
+    const layer = await makeTar([{ name: 'usr/lib/os-release', body: OS_RELEASE }]);
+    const other = buildImage({ layers: [{ blob: gzip(layer), tar: layer }] });
+    const otherLayout = writeOciLayout(join(work, 'layout-other'), [{ image: other, tag: '1.0' }]);
+    await skopeoCopyAsync(`oci:${otherLayout}:1.0`, `docker://${ref}`, USER);
+    const moved = await runCli(scanArgs(ref), { input: USER.password, env: env() });
+    expect(moved.code, moved.stderr).toBe(0);
+    const report = JSON.parse(moved.stdout) as { target: { digest: string }; findings: JsonFinding[] };
+    expect(report.target.digest).not.toBe((JSON.parse(first.stdout) as { target: { digest: string } }).target.digest);
+    expect(report.findings).toEqual([]);
+  });
 });
 
 describe.skipIf(!registryAvailable())('palisade scan image through a registry that uses bearer-token auth', () => {

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createJsonLogger, type Logger } from '../core/index.js';
+import { createJsonLogger, type Logger } from '../core/logger.js';
 
 /**
  * What every command gets from the process: where the advisory DB lives, a logger to stderr, and

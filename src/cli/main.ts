@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { isAppError, errorMessage } from '../core/index.js';
+import { isAppError, errorMessage } from '../core/errors.js';
 import { createCliContext } from './context.js';
 import { buildProgram } from './program.js';
 

@@ -2,31 +2,29 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { AppError, systemClock, type Distro, type Finding, type Package, type Severity } from '../core/index.js';
-import { platformOfNodeArch, parsePlatform } from '../image/oci.js';
+import { systemClock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import type { Distro, Finding, Package, Severity } from '../core/types.js';
+import { platformOfNodeArch, parsePlatform } from '../image/platform.js';
 import { parseImageSource, formatImageReference } from '../image/reference.js';
 import { openImageSource } from '../image/sources/index.js';
 import type { WalkProgress } from '../image/walker.js';
-import {
-  FORMAT_IDS,
-  applyFilters,
-  gateFails,
-  isFormatId,
-  loadIgnoreFile,
-  loadVex,
-  parseSeverity,
-  parseSeverityList,
-  renderReport,
-  type ScanReport,
-  type ScanTarget,
-} from '../report/index.js';
-import { SCAN_CATALOGERS } from '../scan/catalogers.js';
+import { applyFilters, gateFails, parseSeverity, parseSeverityList } from '../report/filter.js';
+import { renderReportLazily } from '../report/formats.js';
+import { FORMAT_IDS, isFormatId, type ScanReport, type ScanTarget } from '../report/types.js';
+import { openAdvisoryDbLazily } from '../scan/advisory-db.js';
 import { openSbomCache } from '../scan/cache.js';
+import { SCAN_CATALOGER_VERSIONS } from '../scan/cataloger-versions.js';
 import { buildScanReport } from '../scan/report.js';
-import { matchPackages, scanImage } from '../scan/scan.js';
-import { readPackageFile } from '../sbom/index.js';
-import { openAdvisoryDb, type AdvisoryDb, type AdvisoryDbInfo } from '../vulndb/db.js';
+import { scanImage } from '../scan/scan.js';
+import type { AdvisoryDb, AdvisoryDbInfo } from '../vulndb/db.js';
 import type { CliContext } from './context.js';
+
+/*
+ * Only what every scan needs is imported up front. A re-scan answered by the scan cache loads no
+ * manifest schemas, walker, catalogers, matcher or advisory DB code, and renders with the one writer
+ * asked for; the rest is imported where it is needed (see the scan section of bench/README.md).
+ */
 
 interface OutputOptions {
   db?: string;
@@ -92,7 +90,8 @@ export function registerScan(program: Command, ctx: CliContext): void {
   });
 }
 
-function openDb(path: string | undefined, ctx: CliContext): AdvisoryDb {
+async function openDb(path: string | undefined, ctx: CliContext): Promise<AdvisoryDb> {
+  const { openAdvisoryDb } = await import('../vulndb/db.js');
   return openAdvisoryDb(resolve(path ?? ctx.defaultDbPath));
 }
 
@@ -113,8 +112,11 @@ async function runImageScan(image: string, options: ImageOptions, ctx: CliContex
     credentials = { username: options.username, password };
   }
   const platform = options.platform ? parsePlatform(options.platform) : platformOfNodeArch(process.arch);
-  const db = openDb(options.db, ctx);
-  const cache = options.cache ? openSbomCache(join(ctx.cacheDir, 'scan-cache.sqlite'), SCAN_CATALOGERS) : undefined;
+  const dbPath = resolve(options.db ?? ctx.defaultDbPath);
+  // With a cache the advisory DB is opened only when findings must be computed. A missing DB fails in
+  // openAdvisoryDbLazily, before the cache is created (as when the DB was always opened first).
+  const cache = options.cache && existsSync(dbPath) ? openSbomCache(join(ctx.cacheDir, 'scan-cache.sqlite'), SCAN_CATALOGER_VERSIONS) : undefined;
+  const advisories = await openAdvisoryDbLazily(dbPath, cache);
   const source = await openImageSource(spec, {
     platform,
     registry: {
@@ -123,10 +125,11 @@ async function runImageScan(image: string, options: ImageOptions, ctx: CliContex
       insecure: Boolean(options.insecure),
       log: ctx.log,
     },
+    ...(cache ? { describeMemo: cache } : {}),
   });
   try {
-    const dbInfo = db.info();
-    const outcome = await scanImage(source, { catalogers: SCAN_CATALOGERS, index: db, indexKey: dbInfo.builtAt, cache, clock: systemClock, log: ctx.log }, {
+    const dbInfo = advisories.info;
+    const outcome = await scanImage(source, { openIndex: () => advisories.open(), indexKey: dbInfo.builtAt, cache, clock: systemClock, log: ctx.log }, {
       onProgress: progressPrinter(ctx, options.quiet),
     });
     const target: ScanTarget = {
@@ -140,14 +143,15 @@ async function runImageScan(image: string, options: ImageOptions, ctx: CliContex
   } finally {
     await source.close();
     cache?.close();
-    db.close();
+    advisories.close();
   }
 }
 
 async function runSbomScan(file: string, options: OutputOptions, ctx: CliContext): Promise<void> {
+  const [{ readPackageFile }, { matchPackages }] = await Promise.all([import('../sbom/index.js'), import('../scan/match.js')]);
   const document = await readPackageFile(file);
   for (const skipped of document.skipped.slice(0, 20)) ctx.log.warn({ ref: skipped.ref, reason: skipped.reason }, 'SBOM entry skipped');
-  const db = openDb(options.db, ctx);
+  const db = await openDb(options.db, ctx);
   try {
     const matched = matchPackages(document.packages, { index: db, clock: systemClock });
     await finish({ kind: 'sbom', reference: file }, document.distro, document.packages, matched.findings, db.info(), options, ctx);
@@ -169,8 +173,8 @@ async function finish(
   const failOn: Severity | undefined = options.failOn ? parseSeverity(options.failOn) : undefined;
   const severities = options.severity ? parseSeverityList(options.severity) : undefined;
   const ignoreFile = options.ignoreFile ?? (existsSync('.palisadeignore') ? '.palisadeignore' : undefined);
-  const ignore = ignoreFile ? await loadIgnoreFile(ignoreFile) : undefined;
-  const vex = options.vex && options.vex.length > 0 ? await loadVex(options.vex) : undefined;
+  const ignore = ignoreFile ? await (await import('../report/ignore.js')).loadIgnoreFile(ignoreFile) : undefined;
+  const vex = options.vex && options.vex.length > 0 ? await (await import('../report/vex.js')).loadVex(options.vex) : undefined;
 
   const report: ScanReport = buildScanReport({ target, distro, packages, findings, db: dbInfo, clock: systemClock });
   const { report: shown, expiredIgnores } = applyFilters(report, { severities, ignoreUnfixed: options.ignoreUnfixed, ignore, vex }, systemClock);
@@ -178,7 +182,7 @@ async function finish(
     ctx.err(`palisade: ignore entry ${expired.entry.id} in ${expired.file} expired on ${expired.entry.expires ?? '?'}; it no longer hides findings\n`);
   }
   const color = options.format === 'table' && !options.output && ctx.stdoutIsTty && process.env.NO_COLOR === undefined;
-  const text = renderReport(shown, options.format, { color, listAllPackages: Boolean(options.listAllPkgs) });
+  const text = await renderReportLazily(shown, options.format, { color, listAllPackages: Boolean(options.listAllPkgs) });
   if (options.output) writeFileSync(options.output, text);
   else ctx.out(text.endsWith('\n') ? text : `${text}\n`);
 

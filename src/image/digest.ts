@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { AppError } from '../core/index.js';
+import { AppError } from '../core/errors.js';
 
 /**
  * A pass-through that hashes what flows through it and fails the stream when the bytes are not what

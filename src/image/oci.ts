@@ -1,27 +1,12 @@
 import { z } from 'zod';
-import { AppError } from '../core/index.js';
+import { AppError } from '../core/errors.js';
+import { MEDIA } from './media.js';
+import { formatPlatform, type Platform } from './platform.js';
 
-/** Media types and zod schemas of OCI image-spec and Docker image manifest v2 schema 2 documents. */
+export { platformOfNodeArch, parsePlatform, formatPlatform, type Platform } from './platform.js';
+export { MEDIA, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MAX_CONFIG_BYTES } from './media.js';
 
-export const MEDIA = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-} as const;
-
-export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest];
-
-/** Manifests and indexes above this size are refused (the distribution spec's own recommended limit). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Image configs above this size are refused. */
-export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+/** zod schemas of OCI image-spec and Docker image manifest v2 schema 2 documents (media types in media.ts). */
 
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'a sha256 digest');
 
@@ -88,12 +73,6 @@ export const configSchema = z.object({
 });
 export type ImageConfig = z.infer<typeof configSchema>;
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
 export interface LayerInfo {
   /** Digest of the blob as stored (compressed); for a rootfs directory ''. */
   digest: string;
@@ -155,30 +134,6 @@ export function parseManifestOrIndex(
     return { kind: 'index', index: parseJson(bytes, indexSchema, what) };
   }
   return { kind: 'manifest', manifest: parseJson(bytes, manifestSchema, what) };
-}
-
-const ARCH_OF_NODE: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-
-/** The platform of a Node `process.arch` value (the caller passes it; this module does not read the process). */
-export function platformOfNodeArch(arch: string): Platform {
-  const architecture = ARCH_OF_NODE[arch] ?? arch;
-  if (architecture === 'arm64') return { os: 'linux', architecture, variant: 'v8' };
-  if (architecture === 'arm') return { os: 'linux', architecture, variant: 'v7' };
-  return { os: 'linux', architecture };
-}
-
-/** Parses 'linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'. */
-export function parsePlatform(text: string): Platform {
-  const parts = text.split('/');
-  const [os, architecture, variant] = parts;
-  if (parts.length < 2 || parts.length > 3 || !os || !architecture) {
-    throw new AppError('BAD_INPUT', `invalid platform "${text}"; write os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8`);
-  }
-  return variant ? { os, architecture, variant } : { os, architecture };
-}
-
-export function formatPlatform(p: Platform): string {
-  return p.variant ? `${p.os}/${p.architecture}/${p.variant}` : `${p.os}/${p.architecture}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AppError } from '../core/index.js';
+import { AppError } from '../core/errors.js';
 
 /**
  * Image references, Docker Hub style (`alpine` → docker.io/library/alpine:latest), and the transport

@@ -1,7 +1,9 @@
-import { AppError, isSeverity, SEVERITIES, severityRank, type Clock, type Finding, type Severity } from '../core/index.js';
-import { ignoreMatches, isExpired, type IgnoreEntry, type IgnoreFile } from './ignore.js';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { isSeverity, SEVERITIES, severityRank, type Finding, type Severity } from '../core/types.js';
+import { ignoreMatches, isExpired, type IgnoreEntry, type IgnoreFile } from './ignore-match.js';
 import type { ScanReport, Suppression } from './types.js';
-import { vexDecision, type VexSet } from './vex.js';
+import { vexDecision, type VexSet } from './vex-match.js';
 import { sortedFindings, sortedSuppressions } from './order.js';
 
 /**

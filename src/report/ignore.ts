@@ -2,7 +2,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { AppError, errorMessage, type Clock, type Finding } from '../core/index.js';
+import { AppError, errorMessage } from '../core/errors.js';
+import { DATE, type IgnoreFile } from './ignore-match.js';
+
+export { expiryInstant, ignoreMatches, isExpired, purlPrefixMatches, type IgnoreEntry, type IgnoreFile } from './ignore-match.js';
 
 /**
  * The ignore file (`.palisadeignore`, YAML or JSON, YAML being a superset):
@@ -18,7 +21,6 @@ import { AppError, errorMessage, type Clock, type Finding } from '../core/index.
 
 const MAX_IGNORE_FILE_BYTES = 1024 * 1024;
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 const entrySchema = z.strictObject({
@@ -32,21 +34,6 @@ const entrySchema = z.strictObject({
 });
 
 const fileSchema = z.strictObject({ ignores: z.array(entrySchema) });
-
-export interface IgnoreEntry {
-  id: string;
-  reason: string;
-  expires?: string;
-  purl?: string;
-  /** 1-based line of the entry in its file. */
-  line: number;
-}
-
-export interface IgnoreFile {
-  /** The path the file was read from, as given. */
-  file: string;
-  entries: IgnoreEntry[];
-}
 
 function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | undefined {
   for (let depth = path.length; depth >= 0; depth -= 1) {
@@ -114,29 +101,4 @@ export async function loadIgnoreFile(path: string): Promise<IgnoreFile> {
     });
   }
   return parseIgnoreFile(text, path);
-}
-
-/** The instant an entry stops applying: the end (UTC) of its `expires` day, or the exact time given. */
-export function expiryInstant(expires: string): number {
-  return DATE.test(expires) ? Date.parse(`${expires}T00:00:00Z`) + 24 * 60 * 60 * 1000 : Date.parse(expires);
-}
-
-export function isExpired(entry: IgnoreEntry, clock: Clock): boolean {
-  return entry.expires !== undefined && clock.now().getTime() >= expiryInstant(entry.expires);
-}
-
-/** Whether `purl` equals the entry's purl or extends it at a component boundary (`@`, `?`, `#`, or after a trailing `/`). */
-export function purlPrefixMatches(prefix: string, purl: string): boolean {
-  if (purl === prefix) return true;
-  if (!purl.startsWith(prefix)) return false;
-  if (prefix.endsWith('/') || prefix.endsWith('@')) return true;
-  const next = purl.charAt(prefix.length);
-  return next === '@' || next === '?' || next === '#';
-}
-
-/** Whether an entry names this finding (its id or any alias, case-insensitive; and its package when `purl` is set). */
-export function ignoreMatches(entry: IgnoreEntry, finding: Finding): boolean {
-  const id = entry.id.toUpperCase();
-  const named = [finding.advisoryId, ...finding.aliases].some((a) => a.toUpperCase() === id);
-  return named && (entry.purl === undefined || purlPrefixMatches(entry.purl, finding.package.purl));
 }

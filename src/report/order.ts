@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { PackageURL } from 'packageurl-js';
-import { OS_PACKAGE_TYPES, severityRank, type Finding, type Package } from '../core/index.js';
+import { OS_PACKAGE_TYPES, severityRank, type Finding, type Package } from '../core/types.js';
 import type { ScanReport, Suppression } from './types.js';
 
 /**
@@ -109,17 +107,6 @@ export function packageRefs(packages: readonly Package[]): Map<string, string> {
   return refs;
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** A UUID (version-5 layout) derived from text, for ids that must be unique yet reproducible. */
-export function stableUuid(text: string): string {
-  const hex = sha256Hex(text);
-  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
 /** Sorts object keys recursively; arrays keep their (already sorted) order. */
 export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -158,18 +145,6 @@ export function parseImageName(reference: string, digest?: string): ImageName {
   }
   const chosenDigest = digest ?? refDigest;
   return { repository: rest, ...(tag ? { tag } : {}), ...(chosenDigest ? { digest: chosenDigest } : {}) };
-}
-
-/** purl of an image target (`pkg:oci/nginx@sha256%3A…?repository_url=docker.io/library/nginx&tag=1.25`), when it has a digest. */
-export function imagePurl(report: ScanReport): string | undefined {
-  if (report.target.kind !== 'image') return undefined;
-  const image = parseImageName(report.target.reference, report.target.digest);
-  if (!image.digest) return undefined;
-  const name = (image.repository.split('/').pop() ?? image.repository).toLowerCase();
-  const qualifiers: Record<string, string> = { repository_url: image.repository };
-  if (image.tag) qualifiers.tag = image.tag;
-  if (report.target.platform) qualifiers.arch = report.target.platform.split('/')[1] ?? report.target.platform;
-  return new PackageURL('oci', undefined, name, image.digest, qualifiers, undefined).toString();
 }
 
 /** The advisory's public page: NVD for CVEs, GitHub for GHSAs, OSV for the rest. */

@@ -1,4 +1,4 @@
-import type { Distro, Finding, Package } from '../core/index.js';
+import type { Distro, Finding, Package } from '../core/types.js';
 
 /**
  * The result of one `palisade scan`, the input of every writer. Documented field by field in

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/index.js';
+import { FORMATTER_LOADERS, renderReportLazily } from './formats.js';
 import { FORMAT_IDS, FORMATTERS, renderReport, type FormatId, type ScanReport } from './index.js';
 import { lodashFinding, sampleReport, webpFinding, zlibFinding } from './__fixtures__/report.js';
 
@@ -41,6 +42,15 @@ describe('registry', () => {
       .sort();
     expect(folders).toEqual([...FORMAT_IDS].sort());
     for (const id of FORMAT_IDS) expect(FORMATTERS[id].id).toBe(id);
+  });
+
+  it('loads, one format at a time, the same writers as FORMATTERS holds', async () => {
+    for (const id of FORMAT_IDS) expect(await FORMATTER_LOADERS[id]()).toBe(FORMATTERS[id]);
+    const options = { color: false, listAllPackages: true };
+    for (const id of FORMAT_IDS) expect(await renderReportLazily(sampleReport(), id, options)).toBe(renderReport(sampleReport(), id, options));
+    await expect(renderReportLazily(sampleReport(), 'xml', options)).rejects.toThrow(
+      new AppError('BAD_INPUT', 'unknown output format "xml": use one of table, json, sarif, cyclonedx, spdx'),
+    );
   });
 
   it('rejects an unknown format with a BAD_INPUT error naming the choices', () => {

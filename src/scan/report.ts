@@ -1,6 +1,7 @@
-import type { Clock, Distro, Finding, Package } from '../core/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Distro, Finding, Package } from '../core/types.js';
 import { endOfLife } from '../image/os/eol.js';
-import type { ScanReport, ScanTarget } from '../report/index.js';
+import type { ScanReport, ScanTarget } from '../report/types.js';
 
 export const PALISADE_VERSION = '0.1.0';
 

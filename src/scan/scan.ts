@@ -1,25 +1,28 @@
-import type { Clock, Distro, Logger, Package } from '../core/index.js';
-import { silentLogger, systemClock } from '../core/index.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Distro, Finding, Package } from '../core/types.js';
 import type { Cataloger } from '../catalog/types.js';
 import type { ImageSource } from '../image/sources/types.js';
 import type { ImageManifestInfo } from '../image/oci.js';
-import { formatPlatform } from '../image/oci.js';
-import { walkImage, type WalkLimits, type WalkProgress, type WalkStats } from '../image/walker.js';
-import { createMatcher } from '../match/index.js';
+import { formatPlatform } from '../image/platform.js';
+import type { WalkLimits, WalkProgress, WalkStats } from '../image/walker.js';
 import type { UnmatchedPackage } from '../match/index.js';
 import type { AdvisoryIndex } from '../vulndb/types.js';
-import type { Finding } from '../core/index.js';
-import { assembleSbom } from './assemble.js';
 import type { SbomCache } from './cache.js';
 
 /**
  * The one scan pipeline: image source → walker → catalogers → SBOM → matcher. The CLI and the
  * server's workers both call it. Re-scans are re-matches: the SBOM of an image digest is cached.
+ * The walker and catalogers are loaded only when a package list must be read from layers, the
+ * matcher only when findings must be computed: a re-scan answered by the cache loads neither.
  */
 export interface ScanDeps {
-  catalogers: readonly Cataloger[];
-  /** Without an index the scan stops at the SBOM (no findings). */
+  /** The catalogers to offer files to; default every one (SCAN_CATALOGERS), loaded when layers are read. */
+  catalogers?: readonly Cataloger[];
+  /** Without an index (or `openIndex`) the scan stops at the SBOM (no findings). */
   index?: AdvisoryIndex;
+  /** Opens the index when findings are not in the cache (instead of `index`, so a cached re-scan never opens it). */
+  openIndex?: () => Promise<AdvisoryIndex>;
   /** Identifies the advisory DB's content (its build time); with a cache, findings are reused for the same key. */
   indexKey?: string;
   cache?: SbomCache;
@@ -62,7 +65,12 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     distro = cached.distro;
     packages = cached.packages;
   } else {
-    const walked = await walkImage(source, deps.catalogers, { info, limits: options.limits, onProgress: options.onProgress, log });
+    const [{ walkImage }, { assembleSbom }, catalogers] = await Promise.all([
+      import('../image/walker.js'),
+      import('./assemble.js'),
+      deps.catalogers ?? import('./catalogers.js').then((m) => m.SCAN_CATALOGERS),
+    ]);
+    const walked = await walkImage(source, catalogers, { info, limits: options.limits, onProgress: options.onProgress, log });
     const sbom = assembleSbom(iterateResults(walked.results));
     distro = sbom.distro;
     packages = sbom.packages;
@@ -70,9 +78,15 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     ownedLanguagePackages = sbom.ownedLanguagePackages;
     if (cacheKey) deps.cache?.put(cacheKey, { distro, packages });
   }
-  const cachedFindings = cached && deps.index && deps.indexKey ? deps.cache?.getFindings(cacheKey, deps.indexKey) : undefined;
-  const matched = cachedFindings ? { findings: cachedFindings, unmatched: [] } : matchPackages(packages, deps);
-  if (!cachedFindings && cacheKey && deps.index && deps.indexKey) deps.cache?.putFindings(cacheKey, deps.indexKey, matched.findings);
+  const hasIndex = deps.index !== undefined || deps.openIndex !== undefined;
+  const cachedFindings = cached && hasIndex && deps.indexKey ? deps.cache?.getFindings(cacheKey, deps.indexKey) : undefined;
+  let matched: { findings: Finding[]; unmatched: UnmatchedPackage[] } = { findings: cachedFindings ?? [], unmatched: [] };
+  const index = cachedFindings ? undefined : (deps.index ?? (await deps.openIndex?.()));
+  if (index) {
+    const { matchPackages } = await import('./match.js');
+    matched = matchPackages(packages, { index, clock: deps.clock ?? systemClock });
+    if (cacheKey && deps.indexKey) deps.cache?.putFindings(cacheKey, deps.indexKey, matched.findings);
+  }
   return {
     info,
     platform: formatPlatform(info.platform),
@@ -85,15 +99,6 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     stats,
     ownedLanguagePackages,
   };
-}
-
-/**
- * Matches an SBOM against the advisory DB. Language packages that an OS package manager owns are
- * judged through their OS package only (see assembleSbom), so they are not matched again here.
- */
-export function matchPackages(packages: readonly Package[], deps: Pick<ScanDeps, 'index' | 'clock'>): { findings: Finding[]; unmatched: UnmatchedPackage[] } {
-  if (!deps.index) return { findings: [], unmatched: [] };
-  return createMatcher({ index: deps.index, clock: deps.clock ?? systemClock }).match(packages.filter((p) => p.managedBy === undefined));
 }
 
 function* iterateResults<T>(results: Map<string, T[]>): Iterable<T> {

@@ -1,19 +1,69 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { z } from 'zod';
-import { AppError, distroNamespace, type Clock, type Distro } from '../../core/index.js';
+import { createRequire } from 'node:module';
+import { AppError } from '../../core/errors.js';
+import type { Clock } from '../../core/clock.js';
+import { distroNamespace } from '../../core/namespaces.js';
+import type { Distro } from '../../core/types.js';
 
 /** End-of-life dates of distro releases, from eol.yaml beside this file (dates and their sources). */
 
-const eolFileSchema = z.object({
-  releases: z.array(
-    z.object({
-      release: z.string().min(1),
-      eol: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a YYYY-MM-DD date'),
-      source: z.string().min(1),
-    }),
-  ),
-});
+interface EolRelease {
+  release: string;
+  eol: string;
+  source: string;
+}
+
+/**
+ * eol.yaml is written one release per line, `- { release: '…', eol: 'YYYY-MM-DD', source: '…' }`.
+ * Lines of that shape (and comments, blank lines, `releases:`) are read here; a file with any other
+ * line goes through the YAML parser, required only then, so a scan's report does not load it.
+ */
+const RELEASE_LINE = /^\s+-\s+\{\s*release:\s*'((?:[^']|'')*)',\s*eol:\s*'((?:[^']|'')*)',\s*source:\s*'((?:[^']|'')*)'\s*\}\s*$/;
+const BLANK_OR_COMMENT = /^\s*(?:#.*)?$/;
+const RELEASES_KEY = /^releases:\s*$/;
+
+function unquote(text: string): string {
+  return text.replaceAll("''", "'");
+}
+
+/** `{ releases }` of eol.yaml when every line has one of the shapes above (as the YAML parser would read it); undefined otherwise. */
+export function readReleaseLines(text: string): { releases: EolRelease[] } | undefined {
+  const releases: EolRelease[] = [];
+  let inReleases = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (BLANK_OR_COMMENT.test(line)) continue;
+    if (RELEASES_KEY.test(line) && !inReleases) {
+      inReleases = true;
+      continue;
+    }
+    const m = inReleases ? RELEASE_LINE.exec(line) : null;
+    if (!m) return undefined;
+    releases.push({ release: unquote(m[1] ?? ''), eol: unquote(m[2] ?? ''), source: unquote(m[3] ?? '') });
+  }
+  return releases.length > 0 ? { releases } : undefined;
+}
+
+const requireCjs = createRequire(import.meta.url);
+
+function parseYaml(text: string): unknown {
+  return (requireCjs('yaml') as typeof import('yaml')).parse(text);
+}
+
+const EOL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The shape eol.yaml must have (our own data file: checked by hand). */
+function releasesOf(value: unknown): EolRelease[] | undefined {
+  if (typeof value !== 'object' || value === null || !('releases' in value) || !Array.isArray(value.releases)) return undefined;
+  const out: EolRelease[] = [];
+  for (const r of value.releases as unknown[]) {
+    if (typeof r !== 'object' || r === null) return undefined;
+    const { release, eol, source } = r as Record<string, unknown>;
+    if (typeof release !== 'string' || release.length === 0 || typeof source !== 'string' || source.length === 0) return undefined;
+    if (typeof eol !== 'string' || !EOL_DATE.test(eol)) return undefined;
+    out.push({ release, eol, source });
+  }
+  return out;
+}
 
 export interface EndOfLife {
   release: string;
@@ -29,14 +79,17 @@ let table: Map<string, { eol: string; source: string }> | undefined;
 function loadTable(): Map<string, { eol: string; source: string }> {
   if (table) return table;
   const url = new URL('./eol.yaml', import.meta.url);
-  let parsed: unknown;
+  let releases: EolRelease[] | undefined;
   try {
-    parsed = parse(readFileSync(url, 'utf8'));
+    const text = readFileSync(url, 'utf8');
+    releases = releasesOf(readReleaseLines(text) ?? parseYaml(text));
   } catch (cause) {
     throw new AppError('INTERNAL', `cannot read the end-of-life table ${url.pathname}; reinstall Palisade`, { cause });
   }
-  const data = eolFileSchema.parse(parsed);
-  table = new Map(data.releases.map((r) => [r.release, { eol: r.eol, source: r.source }]));
+  if (!releases) {
+    throw new AppError('INTERNAL', `the end-of-life table ${url.pathname} is not a list of { release, eol: YYYY-MM-DD, source }; reinstall Palisade`);
+  }
+  table = new Map(releases.map((r) => [r.release, { eol: r.eol, source: r.source }]));
   return table;
 }
 

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { fixedClock, type Distro } from '../../core/index.js';
 import type { FileResult } from '../walker.js';
-import { endOfLife, isEndOfLife, releaseKey } from './eol.js';
+import { endOfLife, isEndOfLife, readReleaseLines, releaseKey } from './eol.js';
 import { detectDistro, osReleaseCataloger, parseOsRelease, resolveDistro } from './index.js';
 
 const OS_RELEASES: [string, string, Distro][] = [
@@ -150,5 +152,33 @@ describe('end of life', () => {
   ])('has no end for %j', (distro, key) => {
     expect(releaseKey(distro)).toBe(key);
     expect(endOfLife(distro, fixedClock('2030-01-01T00:00:00Z'))).toBeUndefined();
+  });
+});
+
+describe('reading eol.yaml', () => {
+  const text = readFileSync(new URL('./eol.yaml', import.meta.url), 'utf8');
+
+  it('reads the shipped file line by line exactly as the YAML parser reads it', () => {
+    const lines = readReleaseLines(text);
+    expect(lines?.releases.length).toBeGreaterThan(40);
+    expect(lines).toEqual(parse(text));
+  });
+
+  it.each([
+    ["releases:\n  - { release: 'x:1', eol: '2020-01-31', source: 'it''s here' }\n"],
+    ["# a comment\n\nreleases:\n  # Debian\n  - { release: 'a', eol: 'b', source: 'c' }\n  -   {release: 'd',eol: 'e',  source: ''}  \n"],
+  ])('reads %j as the YAML parser does', (file) => {
+    expect(readReleaseLines(file)).toEqual(parse(file));
+  });
+
+  it.each([
+    ['releases:\n  - release: debian:13\n    eol: 2030-06-30\n    source: x'],
+    ["releases:\n  - { release: 'x:1', eol: '2020-01-31', source: 'y' } # a trailing comment"],
+    ['releases: []'],
+    ['releases:\n'],
+    ["- { release: 'x:1', eol: '2020-01-31', source: 'y' }"],
+    ["releases:\n  - { release: 'x:1', eol: '2020-01-31', source: 'y' }\nreleases:\n"],
+  ])('leaves other YAML to the YAML parser: %j', (file) => {
+    expect(readReleaseLines(file)).toBeUndefined();
   });
 });

@@ -1,15 +1,16 @@
 import { Readable } from 'node:stream';
-import { z } from 'zod';
-import { AppError, silentLogger, type Logger } from '../../core/index.js';
+import { AppError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
 import { readAllCapped, sha256Digest, verified } from '../digest.js';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from '../oci.js';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from '../media.js';
 import { type Credentials, type CredentialHelperRunner, dockerConfigCredentials } from './credentials.js';
 
 /**
- * A client of the OCI distribution API (GET /v2/<name>/manifests/<ref>, GET /v2/<name>/blobs/<digest>)
- * over Node's fetch. Auth: anonymous, Basic, and the Bearer token challenge flow (tokens cached per
- * scope); credentials explicit or from a docker config.json. Retries 5xx, 429 and network errors with
- * bounded exponential backoff. Every manifest and blob is checked against its digest and size.
+ * A client of the OCI distribution API (GET /v2/<name>/manifests/<ref>, GET /v2/<name>/blobs/<digest>,
+ * and the listings /v2/_catalog and /v2/<name>/tags/list) over Node's fetch. Auth: anonymous, Basic,
+ * and the Bearer token challenge flow (tokens cached per scope); credentials explicit or from a docker
+ * config.json. Retries 5xx, 429 and network errors with bounded exponential backoff. Every manifest
+ * and blob is checked against its digest and size.
  */
 
 export interface RegistryClientOptions {
@@ -29,6 +30,8 @@ export interface RegistryClientOptions {
   log?: Logger;
   /** How long to wait for response headers, ms (default 60 s); bodies are not timed. */
   timeoutMs?: number;
+  /** User-Agent of every request (registry and token server), so a registry's logs and notifications can tell this client apart. */
+  userAgent?: string;
 }
 
 export interface RepositoryRef {
@@ -48,12 +51,15 @@ export interface RegistryClient {
   /** Streams a blob as stored, verified against digest and size as it flows. */
   openBlob(repo: RepositoryRef, digest: string, size: number): Promise<Readable>;
   readBlob(repo: RepositoryRef, digest: string, size: number, maxBytes: number): Promise<Buffer>;
+  /** Repository names in the registry's catalogue (GET /v2/_catalog, every page). */
+  listRepositories(registry: string): Promise<string[]>;
+  /** Tags of a repository (GET /v2/<name>/tags/list, every page). */
+  listTags(repo: RepositoryRef): Promise<string[]>;
 }
 
-const tokenSchema = z.union([
-  z.object({ token: z.string().min(1) }).passthrough(),
-  z.object({ access_token: z.string().min(1) }).passthrough(),
-]);
+/** Listings are read page by page (Link: <…>; rel="next"), each page bounded. */
+const MAX_LIST_PAGES = 1000;
+const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
 
 interface Challenge {
   scheme: string;
@@ -116,7 +122,8 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   const basic = (c: Credentials): string => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 
   /** One HTTP exchange with retries on network errors, 5xx and 429. */
-  const send = async (url: string, headers: Record<string, string>, what: string): Promise<Response> => {
+  const send = async (url: string, requestHeaders: Record<string, string>, what: string): Promise<Response> => {
+    const headers = options.userAgent === undefined ? requestHeaders : { ...requestHeaders, 'user-agent': options.userAgent };
     for (let attempt = 0; ; attempt++) {
       try {
         // The timeout covers the wait for the response headers only: a layer body may take longer.
@@ -148,19 +155,20 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     }
   };
 
-  const fetchToken = async (challenge: Challenge, repo: RepositoryRef, scope: string): Promise<string> => {
+  /** `subject` names what the token is for in messages: a repository, or the catalogue. */
+  const fetchToken = async (challenge: Challenge, registry: string, scope: string, subject: string): Promise<string> => {
     const realm = challenge.params.realm;
-    if (!realm) throw new AppError('UPSTREAM', `${repo.registry} asked for a bearer token but named no realm`);
+    if (!realm) throw new AppError('UPSTREAM', `${registry} asked for a bearer token but named no realm`);
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', challenge.params.scope ?? scope);
-    const creds = await credentialsFor(repo.registry);
+    const creds = await credentialsFor(registry);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (creds) headers.authorization = basic(creds);
     const response = await send(url.toString(), headers, `token request to ${url.origin}`);
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel().catch(() => undefined);
-      throw new AppError('UNAUTHORIZED', `${repo.registry} refused a token for ${repo.repository} (HTTP ${response.status}); check the credentials (docker login ${repo.registry})`);
+      throw new AppError('UNAUTHORIZED', `${registry} refused a token for ${subject} (HTTP ${response.status}); check the credentials (docker login ${registry})`);
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
@@ -173,16 +181,22 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     } catch (cause) {
       throw new AppError('UPSTREAM', `token response from ${url.origin} is not JSON`, { cause });
     }
+    const { tokenSchema } = await import('./schemas.js');
     const parsed = tokenSchema.safeParse(json);
     if (!parsed.success) throw new AppError('UPSTREAM', `token response from ${url.origin} has no token`);
     return `Bearer ${'token' in parsed.data ? parsed.data.token : parsed.data.access_token}`;
   };
 
+  const origin = (registry: string): string => `${scheme}://${apiHost(registry)}`;
+
   /** GET with auth: sends the cached Authorization, answers one challenge, retries once with it. */
-  const authorizedGet = async (repo: RepositoryRef, path: string, accept: string, what: string): Promise<Response> => {
-    const host = apiHost(repo.registry);
-    const url = `${scheme}://${host}/v2/${repo.repository}/${path}`;
-    const scope = `repository:${repo.repository}:pull`;
+  const authorizedGet = (repo: RepositoryRef, path: string, accept: string, what: string): Promise<Response> =>
+    authorizedRequest(repo.registry, `/v2/${repo.repository}/${path}`, `repository:${repo.repository}:pull`, repo.repository, accept, what);
+
+  /** GET of `path` (absolute, on the registry's origin) under a token `scope`; `subject` names the resource in messages. */
+  const authorizedRequest = async (registry: string, path: string, scope: string, subject: string, accept: string, what: string): Promise<Response> => {
+    const host = apiHost(registry);
+    const url = `${origin(registry)}${path}`;
     const cacheKey = `${host}|${scope}`;
     for (let round = 0; round < 2; round++) {
       const headers: Record<string, string> = { accept };
@@ -195,17 +209,17 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       authCache.delete(cacheKey);
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
       if (challenge?.scheme === 'bearer') {
-        authCache.set(cacheKey, await fetchToken(challenge, repo, scope));
+        authCache.set(cacheKey, await fetchToken(challenge, registry, scope, subject));
       } else if (challenge?.scheme === 'basic') {
-        const creds = await credentialsFor(repo.registry);
+        const creds = await credentialsFor(registry);
         if (!creds) break;
         authCache.set(cacheKey, basic(creds));
       } else {
         break;
       }
     }
-    throw new AppError('UNAUTHORIZED', `${repo.registry} refused access to ${repo.repository}; log in (docker login ${repo.registry}) or pass credentials`, {
-      details: { registry: repo.registry, repository: repo.repository },
+    throw new AppError('UNAUTHORIZED', `${registry} refused access to ${subject}; log in (docker login ${registry}) or pass credentials`, {
+      details: { registry, subject },
     });
   };
 
@@ -248,6 +262,41 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     return verified(bodyStream(response), digest, size, `layer ${digest}`);
   };
 
+  /** Reads a paginated listing: each page's names, following `Link: <…>; rel="next"` on the same origin. */
+  const listPages = async (
+    registry: string,
+    firstPath: string,
+    scope: string,
+    subject: string,
+    what: string,
+    names: (json: unknown) => Promise<string[] | undefined>,
+  ): Promise<string[]> => {
+    const base = origin(registry);
+    const out: string[] = [];
+    let path: string | undefined = firstPath;
+    for (let page = 0; path !== undefined; page++) {
+      if (page >= MAX_LIST_PAGES) throw new AppError('TOO_LARGE', `${what} has more than ${MAX_LIST_PAGES} pages; narrow it down`);
+      const response = await authorizedRequest(registry, path, scope, subject, 'application/json', what);
+      await failOnStatus(response, what);
+      const text = (await readAllCapped(bodyStream(response), MAX_LIST_PAGE_BYTES, what)).toString('utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (cause) {
+        throw new AppError('UPSTREAM', `${what}: the registry sent a body that is not JSON`, { cause });
+      }
+      const found = await names(json);
+      if (found === undefined) throw new AppError('UPSTREAM', `${what}: the registry sent an unexpected body`);
+      out.push(...found);
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')?.[1];
+      if (link === undefined) break;
+      const next = new URL(link, base);
+      if (next.origin !== base) throw new AppError('UPSTREAM', `${what}: the next page is on another host (${next.origin}); not followed`);
+      path = `${next.pathname}${next.search}`;
+    }
+    return out;
+  };
+
   return {
     getManifest,
     openBlob,
@@ -255,6 +304,19 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       if (size > maxBytes) throw new AppError('TOO_LARGE', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`);
       return readAllCapped(await openBlob(repo, digest, size), maxBytes, `blob ${digest}`);
     },
+    // zod is loaded when a listing is read (a scan lists nothing).
+    listRepositories: (registry) =>
+      listPages(registry, '/v2/_catalog?n=1000', 'registry:catalog:*', 'the catalogue', `catalogue of ${registry}`, async (json) => {
+        const { z } = await import('zod');
+        const parsed = z.object({ repositories: z.array(z.string()).nullish() }).safeParse(json);
+        return parsed.success ? (parsed.data.repositories ?? []) : undefined;
+      }),
+    listTags: (repo) =>
+      listPages(repo.registry, `/v2/${repo.repository}/tags/list`, `repository:${repo.repository}:pull`, repo.repository, `tags of ${repo.registry}/${repo.repository}`, async (json) => {
+        const { z } = await import('zod');
+        const parsed = z.object({ tags: z.array(z.string()).nullish() }).safeParse(json);
+        return parsed.success ? (parsed.data.tags ?? []) : undefined;
+      }),
   };
 }
 

@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { AppError, type Logger } from '../../core/index.js';
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 
 /**
  * Registry credentials: explicit username/password, or what `docker login` left in
@@ -17,20 +16,14 @@ export interface Credentials {
 
 export type CredentialHelperRunner = (helper: string, serverUrl: string) => Promise<Credentials | undefined>;
 
-const dockerConfigSchema = z.object({
-  auths: z.record(z.string(), z.object({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional() })).optional(),
-  credHelpers: z.record(z.string(), z.string()).optional(),
-  credsStore: z.string().optional(),
-});
-
-const helperOutputSchema = z.object({ ServerURL: z.string().optional(), Username: z.string(), Secret: z.string() });
 const HELPER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Runs docker-credential-<helper> get. "credentials not found" is not an error: the registry may be public. */
-export const runDockerCredentialHelper: CredentialHelperRunner = (helper, serverUrl) => {
+export const runDockerCredentialHelper: CredentialHelperRunner = async (helper, serverUrl) => {
   if (!HELPER_NAME.test(helper)) {
-    return Promise.reject(new AppError('BAD_INPUT', `credential helper name "${helper}" in the docker config is not a plain name`));
+    throw new AppError('BAD_INPUT', `credential helper name "${helper}" in the docker config is not a plain name`);
   }
+  const [{ execFile }, { helperOutputSchema }] = await Promise.all([import('node:child_process'), import('./schemas.js')]);
   return new Promise((resolve, reject) => {
     const child = execFile(`docker-credential-${helper}`, ['get'], { timeout: 10_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
@@ -81,6 +74,7 @@ export async function dockerConfigCredentials(registry: string, options: DockerC
   } catch (cause) {
     throw new AppError('BAD_INPUT', `${options.configPath} is not valid JSON; fix or remove it`, { cause });
   }
+  const { dockerConfigSchema } = await import('./schemas.js');
   const parsed = dockerConfigSchema.safeParse(raw);
   if (!parsed.success) throw new AppError('BAD_INPUT', `${options.configPath} does not look like a docker config.json; fix or remove it`);
   const config = parsed.data;

@@ -37,6 +37,8 @@ let image: BuiltImage;
 let layerTar: Buffer;
 const log: string[] = [];
 let tokenRequests: string[] = [];
+/** User-Agent of every request, registry and token endpoint alike. */
+let agents: string[] = [];
 let behaviour: Behaviour;
 
 function basicOk(req: IncomingMessage): boolean {
@@ -46,6 +48,7 @@ function basicOk(req: IncomingMessage): boolean {
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', base);
   log.push(`${req.method} ${url.pathname}`);
+  agents.push(req.headers['user-agent'] ?? '');
   if (url.pathname === '/token') {
     tokenRequests.push(`${url.searchParams.get('service')} ${url.searchParams.get('scope')}`);
     if (!basicOk(req)) {
@@ -60,7 +63,20 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (behaviour.auth === 'bearer' && req.headers.authorization !== `Bearer ${TOKEN}`) {
-    res.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="test-registry",scope="repository:apps/mixed:pull"` }).end();
+    const scope = url.pathname === '/v2/_catalog' ? 'registry:catalog:*' : 'repository:apps/mixed:pull';
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="test-registry",scope="${scope}"` }).end();
+    return;
+  }
+  // Listings, two names per page, the next page named by a Link header as the Distribution registry does.
+  const listing = url.pathname === '/v2/_catalog' ? { key: 'repositories', names: ['apps/mixed', 'apps/other', 'tools/debug'] } : url.pathname === '/v2/apps/mixed/tags/list' ? { key: 'tags', names: ['1.0', '1.1'] } : undefined;
+  if (listing) {
+    const last = url.searchParams.get('last');
+    const start = last === null ? 0 : listing.names.indexOf(last) + 1;
+    const page = listing.names.slice(start, start + 2);
+    const more = start + 2 < listing.names.length;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (more) headers.link = `<${url.pathname}?last=${encodeURIComponent(page[page.length - 1] ?? '')}&n=2>; rel="next"`;
+    res.writeHead(200, headers).end(JSON.stringify({ name: 'apps/mixed', [listing.key]: page }));
     return;
   }
   const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
@@ -113,6 +129,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 afterEach(() => {
   log.length = 0;
   tokenRequests = [];
+  agents = [];
 });
 
 function reset(partial: Partial<Behaviour> = {}): void {
@@ -242,6 +259,16 @@ describe('registry client against a local distribution API server', () => {
     const v1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'apps/mixed', tag: 'old', architecture: 'amd64', fsLayers: [], history: [] }));
     reset({ extraManifests: new Map([['old', { body: v1, type: 'application/vnd.docker.distribution.manifest.v1+prettyjws' }]]) });
     await expect(scan({}, 'HOST/apps/mixed:old')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/is a Docker schema 1 manifest, which is not supported/) });
+  });
+
+  it('lists the catalogue and the tags page by page with a token per scope, saying who it is', async () => {
+    reset({ auth: 'bearer' });
+    const client = createRegistryClient({ insecure: true, credentials: { username: USER, password: PASS }, userAgent: 'palisade-server/0.1.0' });
+    expect(await client.listRepositories(host)).toEqual(['apps/mixed', 'apps/other', 'tools/debug']);
+    expect(await client.listTags({ registry: host, repository: 'apps/mixed' })).toEqual(['1.0', '1.1']);
+    expect(tokenRequests).toEqual(['test-registry registry:catalog:*', 'test-registry repository:apps/mixed:pull']);
+    expect(log.filter((l) => l !== 'GET /token')).toEqual(['GET /v2/_catalog', 'GET /v2/_catalog', 'GET /v2/_catalog', 'GET /v2/apps/mixed/tags/list', 'GET /v2/apps/mixed/tags/list']);
+    expect(new Set(agents)).toEqual(new Set(['palisade-server/0.1.0']));
   });
 
   it('reports a missing tag as NOT_FOUND', async () => {

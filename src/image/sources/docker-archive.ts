@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { AppError } from '../../core/index.js';
+import { AppError } from '../../core/errors.js';
 import { sha256Digest, verified } from '../digest.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, MEDIA, configSchema, parseJson, type ImageManifestInfo, type LayerInfo } from '../oci.js';
 import { tarLayoutFiles } from './tar-index.js';
-import type { ImageSource } from './types.js';
+import type { ImageSource, LayoutFiles } from './types.js';
 
 /**
  * `docker save` output: manifest.json lists, per image, its config file, its RepoTags and its layer
@@ -30,8 +30,12 @@ export interface DockerArchiveOptions {
 }
 
 export async function openDockerArchive(file: string, options: DockerArchiveOptions = {}): Promise<ImageSource> {
-  const label = `docker-archive:${file}`;
-  const files = await tarLayoutFiles(file, label);
+  return dockerArchiveSource(await tarLayoutFiles(file, `docker-archive:${file}`), options);
+}
+
+/** The image of a `docker save` archive whose entries `files` reads (reads manifest.json and the config now). */
+export async function dockerArchiveSource(files: LayoutFiles, options: DockerArchiveOptions = {}): Promise<ImageSource> {
+  const label = files.label;
   if (!(await files.exists('manifest.json'))) {
     throw new AppError('BAD_INPUT', `${label} has no manifest.json; it is not the output of "docker save" (for an OCI layout use oci-archive:)`);
   }

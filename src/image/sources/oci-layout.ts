@@ -1,9 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { AppError } from '../../core/index.js';
-import { readAllCapped, verifyBytes, verified } from '../digest.js';
+import { AppError } from '../../core/errors.js';
+import { verifyBytes, verified } from '../digest.js';
 import {
   MAX_CONFIG_BYTES,
   MAX_MANIFEST_BYTES,
@@ -17,8 +13,11 @@ import {
   type ImageManifestInfo,
   type Platform,
 } from '../oci.js';
+import { ociLayoutDirFiles } from './layout-files.js';
 import { tarLayoutFiles } from './tar-index.js';
 import type { ImageSource, LayoutFiles } from './types.js';
+
+export { dirLayoutFiles } from './layout-files.js';
 
 /**
  * An OCI image layout (oci-layout, index.json, blobs/sha256/…) read from a directory (`oci-layout:DIR`)
@@ -129,36 +128,8 @@ export function createLayoutSource(kind: string, files: LayoutFiles, options: La
   };
 }
 
-/** LayoutFiles over a directory; paths never leave it (blob paths are built from validated digests). */
-export function dirLayoutFiles(dir: string, label: string): LayoutFiles {
-  const full = (p: string): string => join(dir, p);
-  const sizeOf = async (p: string): Promise<number | undefined> => {
-    try {
-      const s = await stat(full(p));
-      return s.isFile() ? s.size : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    label,
-    exists: async (p) => (await sizeOf(p)) !== undefined,
-    size: sizeOf,
-    readFile: async (p, maxBytes) => {
-      const size = await sizeOf(p);
-      if (size === undefined) throw new AppError('NOT_FOUND', `${label} has no file ${p}`, { details: { file: p } });
-      if (size > maxBytes) throw new AppError('TOO_LARGE', `${p} in ${label} is ${size} bytes, over the ${maxBytes}-byte limit`);
-      return readAllCapped(createReadStream(full(p)), maxBytes, `${p} in ${label}`);
-    },
-    open: (p): Readable => createReadStream(full(p), { highWaterMark: 1024 * 1024 }),
-    close: async () => {},
-  };
-}
-
 export async function openOciLayout(dir: string, options: LayoutSourceOptions): Promise<ImageSource> {
-  const s = await stat(dir).catch(() => undefined);
-  if (!s?.isDirectory()) throw new AppError('NOT_FOUND', `oci-layout:${dir} is not a directory; pass the directory that holds index.json`);
-  return createLayoutSource('oci-layout', dirLayoutFiles(dir, `oci-layout:${dir}`), options);
+  return createLayoutSource('oci-layout', await ociLayoutDirFiles(dir), options);
 }
 
 export async function openOciArchive(file: string, options: LayoutSourceOptions): Promise<ImageSource> {

@@ -2,8 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { AppError } from '../../core/index.js';
-import { readAllCapped } from '../digest.js';
+import { AppError } from '../../core/errors.js';
 import type { LayoutFiles } from './types.js';
 
 /**
@@ -145,7 +144,20 @@ export async function tarLayoutFiles(archivePath: string, label: string, root = 
       if (!at) throw new AppError('NOT_FOUND', `${label} has no file ${p}; it is not a complete image archive`, { details: { file: p } });
       if (at.size > maxBytes) throw new AppError('TOO_LARGE', `${p} in ${label} is ${at.size} bytes, over the ${maxBytes}-byte limit`);
       if (at.size === 0) return Buffer.alloc(0);
-      return readAllCapped(createReadStream(archivePath, { start: at.offset, end: at.offset + at.size - 1 }), maxBytes, `${p} in ${label}`);
+      // The entry's size is known (and within maxBytes): one positioned read, no stream.
+      const handle = await open(archivePath, 'r');
+      try {
+        const bytes = Buffer.alloc(at.size);
+        let filled = 0;
+        while (filled < at.size) {
+          const { bytesRead } = await handle.read(bytes, filled, at.size - filled, at.offset + filled);
+          if (bytesRead === 0) break; // the archive was cut short since it was indexed
+          filled += bytesRead;
+        }
+        return filled === at.size ? bytes : bytes.subarray(0, filled);
+      } finally {
+        await handle.close();
+      }
     },
     open: (p): Readable => {
       const at = locate(p);

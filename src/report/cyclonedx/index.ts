@@ -1,18 +1,17 @@
-import type { CvssScore, Finding, Package, Severity } from '../../core/index.js';
+import type { CvssScore, Finding, Package, Severity } from '../../core/types.js';
 import type { Formatter, ScanReport, Suppression, VexDecision } from '../types.js';
 import {
   advisoryUrl,
   allPackages,
   compareBy,
-  imagePurl,
   locationPaths,
   packageKey,
   packageRefs,
   parseImageName,
-  sha256Hex,
   sortedFindings,
-  stableUuid,
 } from '../order.js';
+import { sha256Hex, stableUuid } from '../ids.js';
+import { imagePurl } from '../image-purl.js';
 
 /**
  * CycloneDX 1.6 JSON: the image as metadata.component, every package as a component (bom-ref = purl),

@@ -1,6 +1,7 @@
-import { severityRank, type Finding, type Severity } from '../../core/index.js';
+import { severityRank, type Finding, type Severity } from '../../core/types.js';
 import type { Formatter, ScanReport, Suppression } from '../types.js';
-import { advisoryUrl, compareBy, fixedVersionsText, isOsPackage, locationPaths, sha256Hex, sortedBy } from '../order.js';
+import { sha256Hex } from '../ids.js';
+import { advisoryUrl, compareBy, fixedVersionsText, isOsPackage, locationPaths, sortedBy } from '../order.js';
 
 /**
  * SARIF 2.1.0 for code-scanning dashboards (GitHub, GitLab, Azure DevOps): one rule per advisory id,

@@ -1,6 +1,8 @@
-import type { Package } from '../../core/index.js';
+import type { Package } from '../../core/types.js';
 import type { Formatter, ScanReport } from '../types.js';
-import { allPackages, imagePurl, locationPaths, packageKey, parseImageName, sha256Hex, stableUuid } from '../order.js';
+import { sha256Hex, stableUuid } from '../ids.js';
+import { allPackages, locationPaths, packageKey, parseImageName } from '../order.js';
+import { imagePurl } from '../image-purl.js';
 
 /**
  * SPDX 2.3 JSON: the target as the described package, every package found CONTAINed in it, with its

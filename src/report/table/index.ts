@@ -1,4 +1,4 @@
-import { SEVERITIES, type Finding, type Package, type Severity } from '../../core/index.js';
+import { SEVERITIES, type Finding, type Package, type Severity } from '../../core/types.js';
 import type { Formatter, RenderOptions, ScanReport } from '../types.js';
 import { compareBy, comparePackages, fixedVersionsText, isOsPackage, locationPaths, sortedFindings } from '../order.js';
 
