@@ -1,13 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type Clock } from '../src/core/index.js';
+import { z } from 'zod';
+import { createJsonLogger, silentLogger, type Clock } from '../src/core/index.js';
 import { parseConfig, type ServerConfig } from '../src/config/index.js';
-import { signBody } from '../src/server/events.js';
+import { EVENT_HEADER } from '../src/server/events.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../src/threat/alert.js';
 import { createServer, type ServerParts } from '../src/server/server.js';
-import { freePort, registryAvailable, skopeoCopy, startRegistry, type RunningRegistry } from './support/registry.js';
+import { freePort, registryAvailable, skopeoCopy, skopeoCopyAsync, startRegistry, type RunningRegistry } from './support/registry.js';
+import { startTokenServer, type TokenServer } from './support/token-server.js';
 import { ADVISORIES, buildAdvisoryDb, views, waitFor, writeFixtureImage } from './server-support.js';
 
 const ADMIN = 'admin-token-0123456789';
@@ -32,7 +36,9 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
   let downPort: number;
   let server: ServerParts;
   let base: string;
-  const received: { body: string; signature: string | undefined }[] = [];
+  const received: { body: string; signature: string; timestamp: string; event: string; status: number }[] = [];
+  /** The receiver answers 503 to this many deliveries first (the sender retries). */
+  let receiverFailures = 1;
   let webhook: ReturnType<typeof createHttpServer>;
   let config: ServerConfig;
 
@@ -52,9 +58,11 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        const sig = req.headers['x-palisade-signature'];
-        received.push({ body, signature: typeof sig === 'string' ? sig : undefined });
-        res.writeHead(204).end();
+        const header = (name: string): string => String(req.headers[name] ?? '');
+        const status = receiverFailures > 0 ? 503 : 204;
+        if (receiverFailures > 0) receiverFailures--;
+        received.push({ body, signature: header(SIGNATURE_HEADER), timestamp: header(TIMESTAMP_HEADER), event: header(EVENT_HEADER), status });
+        res.writeHead(status).end();
       });
     });
     await new Promise<void>((resolve) => webhook.listen(hookPort, '127.0.0.1', resolve));
@@ -121,6 +129,16 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect(findings[0]?.epss?.score).toBe(0.00321);
   });
 
+  it("does not count the server's own pulls as pulls; a user's pull counts", async () => {
+    // The scan's manifest request comes back as a pull notification carrying the server's User-Agent.
+    const ownPulls = /palisade_notifications_total\{action="pull",outcome="own"\} (\d+)/;
+    await waitFor('own pull notification', async () => (ownPulls.test(String((await api('/metrics')).body)) ? true : undefined), 15_000);
+    expect((await api(`/api/v1/images/${digest}`)).body).not.toHaveProperty('image.pulledAt');
+    execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/team/app:1.0`], { stdio: 'ignore', timeout: 60_000 });
+    const pulled = await waitFor('the user pull recorded', async () => views.imageDetail.parse((await api(`/api/v1/images/${digest}`)).body).image.pulledAt, 15_000);
+    expect(pulled).toBe('2026-03-10T10:00:00.000Z');
+  });
+
   it('lists, filters and shows the image with packages and history', async () => {
     const list = await api('/api/v1/images?repository=team/app&severity=critical&fixAvailable=true', { token: READER });
     expect(list.status).toBe(200);
@@ -150,10 +168,19 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect(one.body).toMatchObject({ advisoryId: ADVISORIES.critical.id, kev: { cveId: ADVISORIES.critical.id, dateAdded: '2024-07-01' }, epss: { score: 0.00321 }, images: [{ digest, repository: 'team/app', package: 'libssl3' }, { digest, repository: 'team/app', package: 'openssl' }] });
   });
 
-  it('sent signed webhook events and JSON lines for the new critical finding', async () => {
-    await waitFor('webhook delivery', async () => (received.length > 0 ? true : undefined), 5000);
-    const first = received[0];
-    expect(first?.signature).toBe(signBody(first?.body ?? '', HOOK_SECRET));
+  it('sent signed webhook events (retried after a 503) and JSON lines for the new critical finding', async () => {
+    await waitFor('webhook delivery', async () => (received.some((r) => r.status === 204) ? true : undefined), 10_000);
+    // The receiver refused the first attempt; the same batch came again and was accepted.
+    expect(received.map((r) => r.status)).toEqual([503, 204]);
+    const [refused, first] = received;
+    expect(first?.body).toBe(refused?.body);
+    expect(first?.event).toBe('finding.new');
+    expect(verifyWebhookSignature(HOOK_SECRET, first?.timestamp ?? '', first?.body ?? '', first?.signature ?? '', Math.floor(clock.now().getTime() / 1000))).toBe(true);
+    expect(verifyWebhookSignature('not-the-webhook-secret', first?.timestamp ?? '', first?.body ?? '', first?.signature ?? '', Math.floor(clock.now().getTime() / 1000))).toBe(false);
+    const metrics = String((await api('/metrics')).body);
+    expect(metrics).toContain('palisade_event_deliveries_total{outcome="delivered",sink="webhook"} 1');
+    expect(metrics).toContain('palisade_event_webhook_retries_total 1');
+    expect(metrics).toContain('palisade_event_deliveries_total{outcome="written",sink="jsonl"} 1');
     const events = views.events.parse(JSON.parse(first?.body ?? '{}')).events;
     expect(events.map((e) => [e.finding.advisoryId, e.finding.severity, e.finding.package])).toEqual([
       [ADVISORIES.critical.id, 'critical', 'libssl3'],
@@ -233,38 +260,80 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
       body: JSON.stringify({ name: 'openssl risk accepted', criteria: { cves: [ADVISORIES.critical.id], repositories: ['team/app'] }, justification: 'Not reachable: TLS terminates at the ingress.', expiresAt: '2026-03-20T00:00:00Z' }),
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ author: 'ci-admin', expiresAt: '2026-03-20T00:00:00.000Z' });
+    expect(created.body).toMatchObject({ author: 'ci-admin', expiresAt: '2026-03-20T00:00:00.000Z', applied: { findings: 2, images: 1 } });
+    const ruleId = z.object({ id: z.string() }).parse(created.body).id;
     const hidden = views.findings.parse((await api(`/api/v1/images/${digest}/findings`)).body);
     expect(hidden.summary).toEqual({ visible: 2, disabled: 2, bySeverity: { critical: 0, high: 0, medium: 2, low: 0, negligible: 0, unknown: 0 } });
     expect(hidden.findings[0]).toMatchObject({ advisoryId: ADVISORIES.critical.id, disabledBy: { author: 'ci-admin', justification: 'Not reachable: TLS terminates at the ingress.' } });
+    // Lists, filters, counts and the vulnerabilities view leave the hidden findings out, unless asked for them.
+    expect((await api('/api/v1/images?repository=team/app', { token: READER })).body).toMatchObject({ total: 1, items: [{ digest, counts: { critical: 0, medium: 2 }, fixable: 2, disabled: 2 }] });
+    expect((await api('/api/v1/images?repository=team/app&severity=critical', { token: READER })).body).toMatchObject({ total: 0 });
+    expect((await api('/api/v1/images?repository=team/app&severity=critical&includeDisabled=true', { token: READER })).body).toMatchObject({
+      total: 1,
+      items: [{ digest, counts: { critical: 2, medium: 2 }, fixable: 4, disabled: 2 }],
+    });
+    expect((await api(`/api/v1/images/${digest}?includeDisabled=true`, { token: READER })).body).toMatchObject({ image: { counts: { critical: 2 }, disabled: 2 } });
+    // team/other (pushed by the failure test) carries the same CVE, outside the rule's repository.
+    expect((await api('/api/v1/vulnerabilities', { token: READER })).body).toMatchObject({
+      findingsBySeverity: { critical: 2, medium: 4 },
+      items: [{ advisoryId: ADVISORIES.critical.id, images: 1 }, { advisoryId: ADVISORIES.medium.id, images: 2 }],
+    });
+    expect((await api('/api/v1/vulnerabilities?includeDisabled=true', { token: READER })).body).toMatchObject({
+      findingsBySeverity: { critical: 4, medium: 4 },
+      items: [{ advisoryId: ADVISORIES.critical.id, images: 2 }, { advisoryId: ADVISORIES.medium.id, images: 2 }],
+    });
+    expect((await api(`/api/v1/vulnerabilities/${ADVISORIES.critical.id}`, { token: READER })).body).toMatchObject({ images: [{ repository: 'team/other' }, { repository: 'team/other' }], disabled: 2 });
+    const metrics = String((await api('/metrics')).body);
+    expect(metrics).toContain('palisade_findings{severity="critical"} 2');
+    expect(metrics).toContain('palisade_findings_disabled 2');
+    // Expired: the gate view shows them at once; lists and counts follow at the next scheduler tick.
     clock.set('2026-03-21T00:00:00Z');
     const after = views.findings.parse((await api(`/api/v1/images/${digest}/findings`)).body);
     expect(after.summary).toEqual({ visible: 4, disabled: 0, bySeverity: { critical: 2, high: 0, medium: 2, low: 0, negligible: 0, unknown: 0 } });
+    expect((await server.scheduler.tick()).released).toEqual([ruleId]);
+    expect((await api('/api/v1/images?repository=team/app&severity=critical', { token: READER })).body).toMatchObject({ total: 1, items: [{ digest, counts: { critical: 2 }, disabled: 0 }] });
+    expect((await api('/api/v1/vulnerabilities', { token: READER })).body).toMatchObject({
+      findingsBySeverity: { critical: 4 },
+      items: [{ advisoryId: ADVISORIES.critical.id, images: 2 }, { advisoryId: ADVISORIES.medium.id, images: 2 }],
+    });
+    expect(String((await api('/metrics')).body)).toContain('palisade_findings_disabled 0');
     const rules = views.rules.parse((await api('/api/v1/disable-rules', { token: READER })).body);
     expect(rules.rules.map((r) => r.active)).toEqual([false]);
   });
 
+  it('revoking a rule shows its findings again in every list', async () => {
+    const created = await api('/api/v1/disable-rules', { method: 'POST', body: JSON.stringify({ name: 'medium ones', criteria: { severityBelow: 'high' }, justification: 'Triaged in the weekly review.' }) });
+    expect(created.body).toMatchObject({ applied: { findings: 4, images: 2 } });
+    expect((await api('/api/v1/vulnerabilities', { token: READER })).body).toMatchObject({ total: 1, findingsBySeverity: { medium: 0 } });
+    const id = z.object({ id: z.string() }).parse(created.body).id;
+    const revoked = await api(`/api/v1/disable-rules/${id}/revoke`, { method: 'POST' });
+    expect(revoked.body).toEqual({ id, revoked: true, released: { findings: 4, images: 2 } });
+    expect((await api('/api/v1/vulnerabilities', { token: READER })).body).toMatchObject({ total: 2, findingsBySeverity: { medium: 4 } });
+    expect((await api(`/api/v1/disable-rules/${id}/revoke`, { method: 'POST' })).status).toBe(404);
+  });
+
   it('re-evaluates by the windows: pushed ≤ 90 d, pulled ≤ 30 d, running; never re-pulls', async () => {
-    // The image was pushed and pulled on 2026-03-10. On 2026-05-01 (52 days) it is inside the push window.
+    // The image was pushed and pulled on 2026-03-10; the first scheduler tick (2026-03-21, when the disable
+    // rule expired) re-evaluated it for the advisory DB build. On 2026-05-01 (52 days) it is inside the push window.
     clock.set('2026-05-01T04:00:00Z');
     let tick = await server.scheduler.tick();
     expect(tick.reevaluations).toContain('daily:2026-05-01');
     await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
     const scans = async (): Promise<string[]> => views.scans.parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.kind);
-    expect(await scans()).toEqual(['rematch', 'pull']);
+    expect(await scans()).toEqual(['rematch', 'rematch', 'pull']);
     // 2026-06-20: 102 days after the push, 102 days after the pull: outside both windows.
     clock.set('2026-06-20T04:00:00Z');
     tick = await server.scheduler.tick();
     expect(tick.reevaluations).toContain('daily:2026-06-20');
     await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
-    expect(await scans()).toEqual(['rematch', 'pull']);
+    expect(await scans()).toEqual(['rematch', 'rematch', 'pull']);
     // Running in a monitored cluster brings it back into the daily re-evaluation.
     const put = await api('/api/v1/clusters/prod/running-images', { method: 'PUT', body: JSON.stringify({ items: [{ namespace: 'shop', pod: 'app-7d9f', container: 'app', image: `${registry.host}/team/app:1.0`, digest }] }) });
     expect(put.status).toBe(200);
     clock.set('2026-06-21T04:00:00Z');
     await server.scheduler.tick();
     await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
-    expect(await scans()).toEqual(['rematch', 'rematch', 'pull']);
+    expect(await scans()).toEqual(['rematch', 'rematch', 'rematch', 'pull']);
     expect((await api('/api/v1/images?running=true')).body).toMatchObject({ total: 1, items: [{ digest, running: true }] });
   });
 
@@ -281,8 +350,9 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
   it('reports usage and cost per the price rules', async () => {
     const put = await api('/api/v1/clusters/prod/nodes', { method: 'PUT', body: JSON.stringify({ nodes: [{ name: 'node-a', cores: 8 }, { name: 'node-b', cores: 4 }] }) });
     expect(put.body).toEqual({ cluster: 'prod', nodes: 2, cores: 12 });
+    // March's cores were recorded by the scheduler tick of 2026-03-21 (the configured 4: no nodes known then).
     const march = await api('/api/v1/usage?month=2026-03', { token: READER });
-    expect(march.body).toMatchObject({ month: '2026-03', digestsScanned: 2, cores: 4, coresSource: 'configured', previousMonthCores: 4, freeDigests: 80, extraDigests: 0, cost: { currency: 'USD', cores: 28, extraDigests: 0, total: 28 } });
+    expect(march.body).toMatchObject({ month: '2026-03', digestsScanned: 2, cores: 4, coresSource: 'recorded', previousMonthCores: 4, freeDigests: 80, extraDigests: 0, cost: { currency: 'USD', cores: 28, extraDigests: 0, total: 28 } });
     const june = await api('/api/v1/usage?month=2026-06', { token: READER });
     expect(june.body).toMatchObject({ month: '2026-06', digestsScanned: 1, cores: 12, coresSource: 'discovered', cost: { cores: 84, total: 84 } });
   });
@@ -327,4 +397,70 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     const done = await waitFor('synced image scanned', async () => ((await stateOf(image.digest)) === 'done' ? statusOf(image.digest) : undefined), 20_000);
     expect(done).toMatchObject({ status: 'done', repository: 'infra/proxy', summary: { visible: 6 } });
   });
+});
+
+describe.skipIf(!registryAvailable())('catalogue sync of a registry behind bearer-token auth', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-server-token-'));
+  const USER = { username: 'sync-bot', password: 'token-registry-secret-1' };
+  const logLines: string[] = [];
+  let tokens: TokenServer;
+  let registry: RunningRegistry;
+  let second: RunningRegistry;
+  let server: ServerParts;
+
+  beforeAll(async () => {
+    await buildAdvisoryDb(join(dir, 'advisories.sqlite'));
+    tokens = await startTokenServer(dir, USER);
+    const token = { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundlePath: tokens.certPath };
+    registry = await startRegistry({ token });
+    second = await startRegistry({ token });
+    const config = parseConfig(
+      {
+        database: join(dir, 'store.sqlite'),
+        advisoryDb: join(dir, 'advisories.sqlite'),
+        auth: { tokens: [{ name: 'ci-admin', token: ADMIN, role: 'admin' }] },
+        registries: [
+          { name: 'hub', url: registry.url, credentials: USER, include: ['apps/**'], syncIntervalSeconds: 600 },
+          { name: 'hub-wrong', url: second.url, credentials: { username: USER.username, password: 'not-the-password' }, syncIntervalSeconds: 600 },
+        ],
+        workers: { concurrency: 1, leaseSeconds: 5, maxAttempts: 2, retryDelaySeconds: 0, pollMilliseconds: 50 },
+      },
+      {},
+      'test config',
+    );
+    const log = createJsonLogger((line) => void logLines.push(line), 'warn');
+    server = await createServer(config, { clock: travelClock('2026-03-10T10:00:00Z'), log, registryRetries: 0 });
+    server.workers.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await registry?.stop();
+    await second?.stop();
+    await tokens?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the catalogue and the tags with tokens, scans the unseen digests, and reports refused credentials clearly', async () => {
+    const image = await writeFixtureImage(join(dir, 'img-api'), 'token-api', '4.2');
+    const unwatched = await writeFixtureImage(join(dir, 'img-tools'), 'token-tools', '1.0');
+    await skopeoCopyAsync(image.source, `docker://${registry.host}/apps/api:4.2`, USER);
+    await skopeoCopyAsync(unwatched.source, `docker://${registry.host}/tools/debug:1.0`, USER);
+    const before = tokens.issued.length;
+    const tick = await server.scheduler.tick();
+    expect(tick.synced).toEqual(['hub']);
+    expect(tokens.issued.slice(before)).toEqual(expect.arrayContaining(['registry:catalog:*', 'repository:apps/api:pull']));
+    expect(tokens.issued.slice(before)).not.toContain('repository:tools/debug:pull');
+    const done = await waitFor('the synced image scanned', async () => {
+      const stored = await server.store.getImage(image.digest);
+      return stored?.status === 'done' ? stored : undefined;
+    }, 30_000);
+    expect(done).toMatchObject({ repository: 'apps/api', tags: ['4.2'], counts: { critical: 2, high: 0, medium: 2 } });
+    expect(await server.store.getImage(unwatched.digest)).toBeUndefined();
+    // "hub-wrong" asks the same token server with a wrong password: its sync fails and says why.
+    const failures = logLines.map((l) => z.object({ msg: z.string(), registry: z.string().optional(), error: z.string().optional() }).parse(JSON.parse(l))).filter((l) => l.msg === 'catalogue sync failed');
+    expect(failures).toEqual([
+      { msg: 'catalogue sync failed', registry: 'hub-wrong', error: `${second.host} refused a token for the catalogue (HTTP 401); check the credentials (docker login ${second.host})` },
+    ]);
+  }, 120_000);
 });

@@ -223,6 +223,7 @@ export const views = {
   status: z.object({ status: z.string().optional(), error: z.union([z.string(), z.object({ code: z.string(), message: z.string() })]).optional() }),
   scans: z.object({ scans: z.array(z.object({ kind: z.string(), status: z.string(), findings: z.number(), worker: z.string() })) }),
   detail: z.object({ packages: z.array(z.object({ name: z.string() })) }),
+  imageDetail: z.object({ image: z.object({ pulledAt: z.string().optional() }) }),
   rules: z.object({ rules: z.array(z.object({ active: z.boolean() })) }),
   events: z.object({ events: z.array(z.object({ finding: z.object({ advisoryId: z.string(), severity: z.string(), package: z.string() }) })) }),
   eventLine: z.object({ finding: z.object({ package: z.string() }) }),

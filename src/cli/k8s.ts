@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError, errorMessage } from '../core/index.js';
+import { runExplorerQuery } from '../server/client.js';
 import {
   buildGraph,
   compileQuery,
@@ -146,8 +147,30 @@ export function registerK8s(program: Command, ctx: CliContext): void {
       .argument('<expression>', 'CEL expression over pods, containers, images, services, serviceAccounts, …'),
   )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--server <url>', "ask a Palisade server instead: its configured clusters' latest inventory, with its scan results")
+    .option('--token <token>', 'with --server: API token (the reader role is enough); default $PALISADE_TOKEN')
+    .option('--clusters <names...>', "with --server: the server's clusters to query (default: all)")
+    .option('--limit <n>', 'with --server: elements of a list result returned at most (default 1000)')
     .action(async (expression: string, raw: unknown) => {
-      const options = SourceOptionsSchema.extend({ format: z.enum(['table', 'json']) }).parse(raw);
+      const options = SourceOptionsSchema.extend({
+        format: z.enum(['table', 'json']),
+        server: z.string().optional(),
+        token: z.string().optional(),
+        clusters: z.array(z.string()).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).optional(),
+      }).parse(raw);
+      if (options.server !== undefined) {
+        if (options.from || options.context || options.kubeconfig || options.inCluster || options.scanReport) {
+          throw new AppError('BAD_INPUT', "--server queries the server's clusters with the server's scan results: drop --from, --kubeconfig, --context, --in-cluster and --scan-report");
+        }
+        const token = options.token ?? process.env.PALISADE_TOKEN;
+        if (!token) throw new AppError('BAD_INPUT', 'no token: pass --token or set PALISADE_TOKEN');
+        const answer = await runExplorerQuery({ server: options.server, token }, { query: expression, ...(options.clusters ? { clusters: options.clusters } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+        for (const [cluster, problems] of Object.entries(answer.problems)) for (const p of problems) ctx.err(`palisade: ${cluster}: ${p}\n`);
+        if (answer.truncated) ctx.err(`palisade: showing ${Array.isArray(answer.result) ? answer.result.length : 1} of ${answer.count} results; raise --limit\n`);
+        await emit(ctx, options, options.format === 'json' ? json(answer) : renderQueryResult(answer.result));
+        return;
+      }
       const query = compileQuery(expression);
       const inventories = await loadInventories(options, ctx);
       const findings = await loadFindings(options);

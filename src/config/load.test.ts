@@ -32,10 +32,25 @@ describe('server configuration', () => {
     expect(() => parseConfig(document, env, 'palisade.yaml')).toThrow(`palisade.yaml: invalid configuration (environment overrides PALISADE__… included):\n${line}`);
   });
 
+  it.each([
+    ['a cluster with two sources', { ...base, clusters: [{ name: 'prod', kubeconfig: '/etc/kubeconfig', from: ['dump.json'] }] }, '  clusters.0: set exactly one of kubeconfig (with context), inCluster: true or from: [files]'],
+    ['a cluster with no source', { ...base, clusters: [{ name: 'prod' }] }, '  clusters.0: set exactly one of kubeconfig (with context), inCluster: true or from: [files]'],
+    ['a context without a kubeconfig', { ...base, clusters: [{ name: 'prod', context: 'prod', inCluster: true }] }, '  clusters.0.context: context needs kubeconfig: the path of the kubeconfig file'],
+    ['a cluster name twice', { ...base, clusters: [{ name: 'prod', inCluster: true }, { name: 'prod', from: ['dump.json'] }] }, '  clusters.1.name: cluster name "prod" is used twice'],
+    ['a cluster name unfit for URLs', { ...base, clusters: [{ name: 'Prod EU', inCluster: true }] }, '  clusters.0.name: lower-case letters, digits, ".", "_" or "-"'],
+  ])('refuses %s', (_name, document, line) => {
+    expect(() => parseConfig(document, {}, 'palisade.yaml')).toThrow(`palisade.yaml: invalid configuration (environment overrides PALISADE__… included):\n${line}`);
+  });
+
   it('accepts the example configuration shipped beside the schema', () => {
     const config = loadConfig(fileURLToPath(new URL('./palisade.example.yaml', import.meta.url)), {});
     expect([config.registries[0]?.name, config.registries[0]?.include, config.events.minSeverity, config.auth.tokens.map((t) => t.role)]).toEqual(['internal', ['apps/**', 'base/*'], 'high', ['reader', 'admin']]);
     expect([config.alerts.auditTokens[0]?.cluster, config.alerts.sensorTokens[0]?.name, config.alerts.auditMaxConcurrent, config.alerts.suppressions[0]?.rule]).toEqual(['prod-eu', 'prod-eu-nodes', 4, 'PAL_ExecIntoPod']);
+    expect(config.clusters.map((c) => [c.name, c.intervalSeconds, c.kubeconfig ?? c.from?.[0] ?? 'in-cluster'])).toEqual([
+      ['prod-eu', 900, '/etc/palisade/kubeconfig'],
+      ['self', 900, 'in-cluster'],
+      ['airgap', 900, '/srv/palisade/airgap-dump.json'],
+    ]);
   });
 
   it('resolves relative paths against the file and reports YAML errors with the file name', () => {
@@ -43,11 +58,12 @@ describe('server configuration', () => {
     const path = join(dir, 'palisade.yaml');
     writeFileSync(
       path,
-      'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\nalerts:\n  auditStateFile: state/audit.sqlite\n  auditRules: [rules/audit]\n',
+      'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\nalerts:\n  auditStateFile: state/audit.sqlite\n  auditRules: [rules/audit]\nclusters:\n  - {name: prod, kubeconfig: kube/config, context: prod}\n  - {name: dump, from: [dumps/prod.json, /abs/manifests]}\n',
     );
     const config = loadConfig(path, {});
     expect([config.advisoryDb, config.database]).toEqual([join(dir, 'data/vulndb.sqlite'), join(dir, 'store.sqlite')]);
     expect([config.alerts.auditStateFile, config.alerts.auditRules]).toEqual([join(dir, 'state/audit.sqlite'), [join(dir, 'rules/audit')]]);
+    expect(config.clusters.map((c) => c.kubeconfig ?? c.from)).toEqual([join(dir, 'kube/config'), [join(dir, 'dumps/prod.json'), '/abs/manifests']]);
     writeFileSync(path, 'auth: [unclosed\n');
     expect(() => loadConfig(path, {})).toThrow(`${path} is not valid YAML`);
   });

@@ -31,6 +31,35 @@ export const senderTokenSchema = z
   .object({ name: z.string().min(1), token: z.string().min(16, 'use at least 16 characters'), cluster: z.string().min(1).max(200).optional() })
   .strict();
 
+/**
+ * A cluster the server reads on a period (agentless discovery): a kubeconfig (and context), the
+ * cluster the server runs in, or files (`kubectl get -A -o json` dumps, manifests: air-gapped sites, tests).
+ */
+export const clusterSchema = z
+  .object({
+    /** Name used in URLs (/api/v1/clusters/<name>/…) and stored with the cluster's running images. */
+    name: z.string().max(200).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+    kubeconfig: z.string().min(1).optional(),
+    /** Context of the kubeconfig (default: its current-context). */
+    context: z.string().min(1).optional(),
+    /** Read the cluster this server runs in, with its service account. */
+    inCluster: z.boolean().optional(),
+    /** Offline inventory: files or directories of kubectl get -A -o json output, YAML manifests, helm template output. */
+    from: z.array(z.string().min(1)).min(1).optional(),
+    /** Seconds between syncs. */
+    intervalSeconds: z.number().int().min(10).default(900),
+    /** Timeout of one API list call, seconds (a resource that does not answer is recorded as not read). */
+    requestTimeoutSeconds: z.number().positive().max(600).default(60),
+    /** Posture settings overriding src/kube/posture/settings.yaml (any subset of its keys). */
+    settings: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const sources = [c.kubeconfig !== undefined, c.inCluster === true, c.from !== undefined].filter(Boolean).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of kubeconfig (with context), inCluster: true or from: [files]', path: [] });
+    if (c.context !== undefined && c.kubeconfig === undefined) ctx.addIssue({ code: 'custom', message: 'context needs kubeconfig: the path of the kubeconfig file', path: ['context'] });
+  });
+
 export const tokenSchema = z.object({ name: z.string().min(1), token: z.string().min(16, 'use at least 16 characters'), role: z.enum(['reader', 'admin']) }).strict();
 
 export const configSchema = z
@@ -52,6 +81,17 @@ export const configSchema = z
     platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).default('linux/amd64'),
     auth: z.object({ tokens: z.array(tokenSchema).min(1, 'configure at least one token') }).strict(),
     registries: z.array(registrySchema).default([]),
+    /** Clusters read on a period: running images, nodes, posture recommendations, attack paths, the explorer's inventory. */
+    clusters: z
+      .array(clusterSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((c, i) => {
+          if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `cluster name "${c.name}" is used twice`, path: [i, 'name'] });
+          seen.add(c.name);
+        });
+      }),
     workers: z
       .object({
         concurrency: z.number().int().min(0).max(64).default(2),
@@ -123,5 +163,6 @@ export const configSchema = z
 
 export type ServerConfig = z.infer<typeof configSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type AlertsConfig = ServerConfig['alerts'];
 export type SenderToken = z.infer<typeof senderTokenSchema>;

@@ -14,12 +14,14 @@ export interface ApiClientOptions {
 
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
-async function call<T>(options: ApiClientOptions, path: string, schema: z.ZodType<T>): Promise<{ status: number; body?: T; error?: string }> {
+async function call<T>(options: ApiClientOptions, path: string, schema: z.ZodType<T>, post?: { body: unknown }): Promise<{ status: number; body?: T; error?: string }> {
   const doFetch = options.fetch ?? fetch;
   const url = new URL(path, options.server.endsWith('/') ? options.server : `${options.server}/`);
   let response: Response;
   try {
-    response = await doFetch(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
+    if (post) headers['content-type'] = 'application/json';
+    response = await doFetch(url, { headers, signal: AbortSignal.timeout(30_000), ...(post ? { method: 'POST', body: JSON.stringify(post.body) } : {}) });
   } catch (cause) {
     throw new AppError('UPSTREAM', `cannot reach the Palisade server at ${url.origin}: ${errorMessage(cause)}`, { cause });
   }
@@ -123,4 +125,22 @@ export async function fetchUsage(options: ApiClientOptions, month?: string): Pro
   const answer = await call(options, `api/v1/usage${month ? `?month=${encodeURIComponent(month)}` : ''}`, usageBody);
   if (!answer.body) throw new AppError(answer.status === 401 || answer.status === 403 ? 'UNAUTHORIZED' : 'UPSTREAM', `usage request refused: ${answer.error ?? answer.status}`);
   return answer.body;
+}
+
+const explorerAnswer = z.object({
+  clusters: z.array(z.string()),
+  builtAt: z.record(z.string(), z.string()),
+  problems: z.record(z.string(), z.array(z.string())),
+  result: z.json(),
+  count: z.number(),
+  truncated: z.boolean(),
+});
+export type ExplorerAnswer = z.infer<typeof explorerAnswer>;
+
+/** `POST /api/v1/explorer/query`: the server's clusters instead of local input; a query error keeps the server's line:column message. */
+export async function runExplorerQuery(options: ApiClientOptions, request: { query: string; clusters?: string[]; limit?: number }): Promise<ExplorerAnswer> {
+  const answer = await call(options, 'api/v1/explorer/query', explorerAnswer, { body: request });
+  if (answer.body) return answer.body;
+  const code = answer.status === 400 ? 'BAD_INPUT' : answer.status === 404 ? 'NOT_FOUND' : answer.status === 401 || answer.status === 403 ? 'UNAUTHORIZED' : 'UPSTREAM';
+  throw new AppError(code, `the server refused the query: ${answer.error ?? `HTTP ${answer.status}`}`);
 }

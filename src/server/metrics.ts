@@ -78,6 +78,8 @@ export const METRIC_HELP: Record<string, string> = {
   palisade_notifications_total: 'Registry notification events received, by action and outcome',
   palisade_http_requests_total: 'HTTP requests answered, by route and status class',
   palisade_events_total: 'Finding events emitted',
+  palisade_event_deliveries_total: 'Finding event deliveries, by sink (webhook batches, jsonl appends) and outcome (delivered, written, failed after retries, dropped from a full queue)',
+  palisade_event_webhook_retries_total: 'Event webhook attempts after the first of a batch (network errors, 429, 5xx)',
   palisade_audit_batches_total: 'Audit webhook batches, by outcome (stored; busy: refused with 429)',
   palisade_audit_batch_duration_seconds: 'Time to analyse and store one audit webhook batch',
   palisade_audit_events_total: 'Audit events decoded from webhook batches',

@@ -3,6 +3,18 @@ import { z } from 'zod';
 import { AppError, errorMessage, type Logger } from '../core/index.js';
 import type { RegistryConfig } from '../config/index.js';
 import { createRegistryClient, type RegistryClient } from '../image/registry/client.js';
+import { PALISADE_VERSION } from '../scan/report.js';
+
+/**
+ * The User-Agent of the server's registry client. A registry's pull notifications name the agent of
+ * the pull: the server's own pulls (scans, catalogue syncs) are not users' pulls and must not count
+ * as "last pulled" (routes/hooks.ts). Any version of the server counts, for mixed replicas.
+ */
+export const SERVER_USER_AGENT = `palisade-server/${PALISADE_VERSION}`;
+
+export function isServerUserAgent(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && userAgent.startsWith('palisade-server/');
+}
 
 /**
  * The configured registries: where they are, how to log in, which repositories are watched. A
@@ -74,6 +86,7 @@ export function createRegistryDirectory(configs: readonly RegistryConfig[], log:
         retries: options.retries ?? 2,
         backoffMs: options.backoffMs ?? 250,
         timeoutMs: options.timeoutMs ?? 30_000,
+        userAgent: SERVER_USER_AGENT,
       }),
       syncIntervalSeconds: config.syncIntervalSeconds,
       watches: (repository) => (include.length === 0 || include.some((re) => re.test(repository))) && !exclude.some((re) => re.test(repository)),

@@ -8,12 +8,14 @@ import { monthOf } from './usage.js';
 
 /**
  * The periodic work of the server, one `tick()` at a time (a timer calls it; tests call it with an
- * injected clock): the daily re-evaluation, the re-evaluation after an advisory DB update, catalogue
- * syncs, and the month's covered cores. Replicas agree through the store: `metaClaim` lets exactly
+ * injected clock): disable rules that expired let go of the findings they hid, the daily
+ * re-evaluation, the re-evaluation after an advisory DB update, catalogue syncs, and the month's
+ * covered cores. Replicas agree through the store: `metaClaim` lets exactly
  * one of them queue a given day's (or DB build's) re-evaluation, and the queue dedupes jobs.
  */
 export interface Scheduler {
-  tick(): Promise<{ reevaluations: string[]; synced: string[] }>;
+  /** `released`: disable rules (ids) that expired since the last tick and no longer hide findings. */
+  tick(): Promise<{ reevaluations: string[]; synced: string[]; released: string[] }>;
   start(intervalMs: number): void;
   stop(): Promise<void>;
 }
@@ -33,10 +35,12 @@ export function createScheduler(deps: {
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> = Promise.resolve();
 
-  const tick = async (): Promise<{ reevaluations: string[]; synced: string[] }> => {
+  const tick = async (): Promise<{ reevaluations: string[]; synced: string[]; released: string[] }> => {
     const now = clock.now();
     const reevaluations: string[] = [];
     const synced: string[] = [];
+    const rules = await store.applyDisableRules(now);
+    if (rules.full || rules.released.length > 0) log.info({ released: rules.released, findings: rules.findings, images: rules.images, full: rules.full }, 'disable rules applied to stored findings');
     advisory.refresh();
     const builtAt = advisory.current()?.builtAt;
     if (builtAt && (await store.metaClaim(`reevaluate:db:${builtAt}`, now.toISOString()))) {
@@ -63,7 +67,7 @@ export function createScheduler(deps: {
     }
     const cores = (await store.discoveredCores()) ?? deps.configuredCores;
     await store.recordCoreUsage(monthOf(now), cores);
-    return { reevaluations, synced };
+    return { reevaluations, synced, released: rules.released };
   };
 
   return {

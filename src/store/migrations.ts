@@ -200,6 +200,106 @@ CREATE TABLE alert_batches (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'disable rules mark stored findings; per-image counts of the findings they leave shown',
+    sql: `
+-- The rule that hides a finding (NULL: shown). Findings are never deleted for a rule, only marked.
+ALTER TABLE findings ADD COLUMN disabled_by TEXT;
+-- The finding's aliases as |A|B| ('' for none), so that a rule naming an alias finds it in SQL; NULL
+-- until the store fills it from the body (rows written before this version; see applyDisableRules).
+ALTER TABLE findings ADD COLUMN aliases TEXT;
+CREATE INDEX findings_disabled ON findings (disabled_by);
+
+-- Counts of the findings no rule hides, beside the raw counts (critical … max_rank): what lists and filters read.
+ALTER TABLE images ADD COLUMN visible_critical INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_high INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_medium INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_low INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_other INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_fixable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN visible_max_rank INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE images ADD COLUMN disabled_findings INTEGER NOT NULL DEFAULT 0;
+UPDATE images SET visible_critical = critical, visible_high = high, visible_medium = medium, visible_low = low, visible_other = other,
+  visible_fixable = fixable, visible_max_rank = max_rank;
+CREATE INDEX images_visible_rank ON images (visible_max_rank, visible_fixable);
+
+-- When the marks of a revoked or expired rule were lifted (NULL while it may still mark findings).
+ALTER TABLE disable_rules ADD COLUMN released_at TEXT;
+
+-- A store without findings has nothing to mark; one with findings is marked by the server at its next
+-- start (applyDisableRules), which also fills the aliases.
+INSERT INTO meta (key, value) SELECT 'disable-rules:marked', 'migration 3' WHERE NOT EXISTS (SELECT 1 FROM findings);
+`,
+  },
+  {
+    version: 4,
+    name: 'cluster syncs, posture recommendations per cluster, attack paths, saved explorer queries',
+    sql: `
+-- One row per configured cluster: the sync lease (one replica per interval) and the last sync's outcome.
+CREATE TABLE cluster_syncs (
+  cluster TEXT PRIMARY KEY,
+  source TEXT NOT NULL,
+  lease_owner TEXT,
+  lease_until TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  succeeded_at TEXT,
+  status TEXT NOT NULL,
+  error TEXT,
+  problems TEXT NOT NULL,
+  counts TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL DEFAULT 0
+);
+
+-- One row per (cluster, recommendation, affected resource); resolved_at is set by the first sync that no longer finds it.
+CREATE TABLE cluster_recommendations (
+  cluster TEXT NOT NULL,
+  recommendation_id TEXT NOT NULL,
+  resource_key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  container TEXT NOT NULL,
+  title TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  last_sync TEXT NOT NULL,
+  resolved_at TEXT,
+  PRIMARY KEY (cluster, recommendation_id, resource_key)
+);
+CREATE INDEX cluster_recommendations_list ON cluster_recommendations (cluster, severity_rank, recommendation_id);
+
+-- The latest attack paths per cluster (body: the path as JSON; position: its place in the sync's ordered list), with when each was first found.
+CREATE TABLE cluster_attack_paths (
+  cluster TEXT NOT NULL,
+  path_type TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  last_sync TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (cluster, path_type, resource)
+);
+
+CREATE TABLE explorer_queries (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  query TEXT NOT NULL,
+  description TEXT NOT NULL,
+  author TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /** Applies the migrations not yet recorded. Two processes starting together: the loser waits on the lock and finds them applied. */

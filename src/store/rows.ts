@@ -32,6 +32,7 @@ export const imageRow = z.object({
   low: int,
   other: int,
   fixable: int,
+  disabled_findings: int,
   running: int,
   tags: optText,
 });
@@ -65,12 +66,14 @@ export const scanRow = z.object({
   error: optText,
 });
 
+/** Lists are bounded: the store turns them into SQL parameters when it marks findings. */
+const MAX_CRITERIA = 500;
 export const disableCriteriaSchema = z
   .object({
-    cves: z.array(z.string().min(1)).min(1).optional(),
-    digests: z.array(z.string().regex(/^sha256:[a-f0-9]{64}$/)).min(1).optional(),
-    repositories: z.array(z.string().min(1)).min(1).optional(),
-    osReleases: z.array(z.string().min(1)).min(1).optional(),
+    cves: z.array(z.string().min(1).max(200)).min(1).max(MAX_CRITERIA).optional(),
+    digests: z.array(z.string().regex(/^sha256:[a-f0-9]{64}$/)).min(1).max(MAX_CRITERIA).optional(),
+    repositories: z.array(z.string().min(1).max(500)).min(1).max(MAX_CRITERIA).optional(),
+    osReleases: z.array(z.string().min(1).max(100)).min(1).max(MAX_CRITERIA).optional(),
     severityBelow: z.enum(SEVERITIES).optional(),
     fixStates: z.array(z.enum(FIX_STATES)).min(1).optional(),
   })
@@ -122,6 +125,7 @@ export const alertSchema = z.object({
     subresource: short.optional(),
     namespace: short.optional(),
     name: short.optional(),
+    node: short.optional(),
     container: short.optional(),
     image: short.optional(),
   }),

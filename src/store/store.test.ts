@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock, type Finding } from '../core/index.js';
 import type { Alert } from '../threat/alert.js';
-import { openStore, type Store } from './index.js';
+import { openPostgresDriver, openSqliteDriver } from './driver.js';
+import { MIGRATIONS, openStore, type DisableRule, type ImageFilter, type Store } from './index.js';
+import { canonicalJson } from './store.js';
 
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -21,20 +26,28 @@ async function pgAvailable(): Promise<boolean> {
 const hasPg = await pgAvailable();
 if (!hasPg) console.warn('store tests on PostgreSQL skipped: no PostgreSQL at 127.0.0.1:5432');
 const created: string[] = [];
+const tempDir = mkdtempSync(join(tmpdir(), 'palisade-store-test-'));
 
-async function open(kind: 'sqlite' | 'postgres'): Promise<Store> {
-  const clock = fixedClock('2026-04-01T00:00:00Z');
-  if (kind === 'sqlite') return openStore(':memory:', clock);
+/** A new empty database: a SQLite file, or a PostgreSQL database dropped after the run. */
+async function newDatabase(kind: 'sqlite' | 'postgres'): Promise<string> {
+  if (kind === 'sqlite') return join(tempDir, `${randomBytes(5).toString('hex')}.sqlite`);
   const name = `palisade_test_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   created.push(name);
-  return openStore(`postgres://postgres@127.0.0.1:5432/${name}`, clock);
+  return `postgres://postgres@127.0.0.1:5432/${name}`;
+}
+
+async function open(kind: 'sqlite' | 'postgres'): Promise<Store> {
+  const clock = fixedClock('2026-04-01T00:00:00Z');
+  if (kind === 'sqlite') return openStore(':memory:', clock);
+  return openStore(await newDatabase(kind), clock);
 }
 
 afterAll(async () => {
+  rmSync(tempDir, { recursive: true, force: true });
   if (created.length === 0) return;
   const admin = new pg.Client({ connectionString: PG_ADMIN });
   await admin.connect();
@@ -46,14 +59,14 @@ const D1 = `sha256:${'a'.repeat(64)}`;
 const D2 = `sha256:${'b'.repeat(64)}`;
 const at = (iso: string): Date => new Date(iso);
 
-function finding(advisoryId: string, severity: Finding['severity'], name = 'openssl'): Finding {
+function finding(advisoryId: string, severity: Finding['severity'], name = 'openssl', extra: { aliases?: string[]; unfixed?: boolean } = {}): Finding {
   return {
     advisoryId,
-    aliases: [],
+    aliases: extra.aliases ?? [],
     package: { type: 'deb', name, version: '3.0.11-1~deb12u2', purl: `pkg:deb/debian/${name}@3.0.11-1~deb12u2?distro=debian-12`, locations: [{ path: '/var/lib/dpkg/status' }] },
     installedVersion: '3.0.11-1~deb12u2',
-    fixedVersions: ['3.0.15-1~deb12u1'],
-    fixState: 'fixed',
+    fixedVersions: extra.unfixed ? [] : ['3.0.15-1~deb12u1'],
+    fixState: extra.unfixed ? 'unfixed' : 'fixed',
     severity,
     severitySource: 'cvss',
     dataSource: 'osv:Debian',
@@ -161,12 +174,30 @@ describe.each(backends)('store on %s', (kind) => {
     }
   });
 
+  it('replaces a cluster\'s running images in batches, the last report of a container winning, other clusters untouched', async () => {
+    const store = await open(kind);
+    try {
+      await store.replaceRunning('staging', [{ cluster: 'staging', namespace: 'web', pod: 'w-1', container: 'app', image: 'r/w:1', digest: D1 }], at('2026-04-01T00:00:00Z'));
+      const items = Array.from({ length: 1_201 }, (_, i) => ({ cluster: 'prod', namespace: `ns-${i % 7}`, pod: `pod-${i}`, container: 'app', image: 'r/x:1', digest: D1 }));
+      items.push({ cluster: 'prod', namespace: 'ns-0', pod: 'pod-0', container: 'app', image: 'r/x:2', digest: D2 });
+      await store.replaceRunning('prod', items, at('2026-04-01T00:00:00Z'));
+      await store.replaceRunning('prod', items, at('2026-04-02T00:00:00Z'));
+      const running = await store.listRunning();
+      expect(running.filter((r) => r.cluster === 'prod')).toHaveLength(1_201);
+      expect(running.find((r) => r.cluster === 'prod' && r.pod === 'pod-0')).toMatchObject({ image: 'r/x:2', digest: D2 });
+      expect(running.filter((r) => r.cluster === 'staging')).toHaveLength(1);
+      expect(await store.isRunning(D2)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('claims a meta key once, keeps revoked disable rules, counts distinct digests per month', async () => {
     const store = await open(kind);
     try {
       expect([await store.metaClaim('reevaluate:daily:2026-04-01', 'a'), await store.metaClaim('reevaluate:daily:2026-04-01', 'b')]).toEqual([true, false]);
-      await store.createDisableRule({ id: '6f9619ff-8b86-4d11-b42d-00c04fc964ff', name: 'n', criteria: { cves: ['CVE-2024-5535'] }, justification: 'accepted risk', author: 'alice', createdAt: '2026-04-01T00:00:00.000Z' });
-      expect(await store.revokeDisableRule('6f9619ff-8b86-4d11-b42d-00c04fc964ff', 'bob', at('2026-04-02T00:00:00Z'))).toBe(true);
+      await store.createDisableRule({ id: '6f9619ff-8b86-4d11-b42d-00c04fc964ff', name: 'n', criteria: { cves: ['CVE-2024-5535'] }, justification: 'accepted risk', author: 'alice', createdAt: '2026-04-01T00:00:00.000Z' }, at('2026-04-01T00:00:00Z'));
+      expect(await store.revokeDisableRule('6f9619ff-8b86-4d11-b42d-00c04fc964ff', 'bob', at('2026-04-02T00:00:00Z'))).toEqual({ findings: 0, images: 0 });
       expect(await store.listDisableRules()).toEqual([
         { id: '6f9619ff-8b86-4d11-b42d-00c04fc964ff', name: 'n', criteria: { cves: ['CVE-2024-5535'] }, justification: 'accepted risk', author: 'alice', createdAt: '2026-04-01T00:00:00.000Z', revokedAt: '2026-04-02T00:00:00.000Z', revokedBy: 'bob' },
       ]);
@@ -208,4 +239,134 @@ describe.each(backends)('store on %s', (kind) => {
       await store.close();
     }
   });
+
+  it('disable rules mark stored findings: lists, filters, counts and the vulnerabilities view follow them; nothing is deleted', async () => {
+    const store = await open(kind);
+    try {
+      const critical = (name: string): Finding => finding('CVE-2024-5535', 'critical', name, { aliases: ['DSA-5764-1'] });
+      const unfixedMedium = finding('CVE-2024-0727', 'medium', 'openssl', { unfixed: true });
+      await scanned(store, D1, 'team/app', [critical('openssl'), critical('libssl3'), unfixedMedium], '2026-04-01T10:00:00Z');
+      await scanned(store, D2, 'team/web', [critical('openssl')], '2026-04-01T11:00:00Z');
+      // By alias, in one repository, until 2026-04-10.
+      expect(await store.createDisableRule(rule('r1', { cves: ['DSA-5764-1'], repositories: ['team/app'] }, '2026-04-02', '2026-04-10'), at('2026-04-02T00:00:00Z'))).toEqual({ findings: 2, images: 1 });
+      // A later rule over the same findings marks nothing new: the oldest active rule keeps them.
+      expect(await store.createDisableRule(rule('r2', { cves: ['CVE-2024-5535'], digests: [D1] }, '2026-04-03'), at('2026-04-03T00:00:00Z'))).toEqual({ findings: 0, images: 0 });
+
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 0, high: 0, medium: 1, low: 0, other: 0 }, fixable: 0, disabled: 2 });
+      expect(await store.getImage(D1, { includeDisabled: true })).toMatchObject({ counts: { critical: 2, high: 0, medium: 1, low: 0, other: 0 }, fixable: 2, disabled: 2 });
+      const listed = async (filter: Partial<ImageFilter>): Promise<string[]> => (await store.listImages({ limit: 10, offset: 0, ...filter })).items.map((i) => i.digest);
+      expect(await listed({ minSeverity: 'critical' })).toEqual([D2]);
+      expect(await listed({ minSeverity: 'critical', includeDisabled: true })).toEqual([D2, D1]);
+      expect(await listed({ fixAvailable: true })).toEqual([D2]);
+      expect(await listed({ fixAvailable: false })).toEqual([D1]);
+      expect(await listed({ fixAvailable: true, includeDisabled: true })).toEqual([D2, D1]);
+      const vulnerabilities = async (includeDisabled: boolean): Promise<unknown[]> =>
+        (await store.vulnerabilities({ limit: 10, offset: 0, includeDisabled })).items.map((v) => [v.advisoryId, v.images, v.packages]);
+      expect(await vulnerabilities(false)).toEqual([['CVE-2024-5535', 1, ['openssl']], ['CVE-2024-0727', 1, ['openssl']]]);
+      expect(await vulnerabilities(true)).toEqual([['CVE-2024-5535', 2, ['libssl3', 'openssl']], ['CVE-2024-0727', 1, ['openssl']]]);
+      expect(await store.severityTotals()).toEqual({ critical: 1, high: 0, medium: 1, low: 0, negligible: 0, unknown: 0 });
+      expect(await store.severityTotals({ includeDisabled: true })).toEqual({ critical: 3, high: 0, medium: 1, low: 0, negligible: 0, unknown: 0 });
+      expect(await store.findingTotals()).toEqual({ visible: { critical: 1, high: 0, medium: 1, low: 0, other: 0 }, fixable: 1, disabled: 2 });
+      expect((await store.imagesWithAdvisory('CVE-2024-5535')).map((r) => [r.digest, r.package, r.disabledBy])).toEqual([[D1, 'libssl3', 'r1'], [D1, 'openssl', 'r1'], [D2, 'openssl', undefined]]);
+      expect((await store.findings(D1)).map((f) => [f.finding.advisoryId, f.finding.package.name, f.disabledBy])).toEqual([
+        ['CVE-2024-5535', 'libssl3', 'r1'],
+        ['CVE-2024-5535', 'openssl', 'r1'],
+        ['CVE-2024-0727', 'openssl', undefined],
+      ]);
+
+      // A re-match stores a new finding shown; the marks of the others stay.
+      await scanned(store, D1, 'team/app', [critical('openssl'), critical('libssl3'), unfixedMedium, finding('CVE-2023-50387', 'high')], '2026-04-05T00:00:00Z', 'rematch');
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 0, high: 1, medium: 1, low: 0, other: 0 }, fixable: 1, disabled: 2 });
+      // r1 has expired on 2026-04-11: its findings pass to r2, still active.
+      expect(await store.applyDisableRules(at('2026-04-11T00:00:00Z'))).toEqual({ findings: 2, images: 1, released: ['r1'], full: false });
+      expect((await store.imagesWithAdvisory('CVE-2024-5535')).map((r) => r.disabledBy)).toEqual(['r2', 'r2', undefined]);
+      expect(await store.applyDisableRules(at('2026-04-11T00:01:00Z'))).toEqual({ findings: 0, images: 0, released: [], full: false });
+      // Revoking r2 shows them again everywhere.
+      expect(await store.revokeDisableRule('r2', 'bob', at('2026-04-12T00:00:00Z'))).toEqual({ findings: 2, images: 1 });
+      expect(await store.revokeDisableRule('r2', 'bob', at('2026-04-12T00:00:00Z'))).toBeUndefined();
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 2, high: 1, medium: 1, low: 0, other: 0 }, fixable: 3, disabled: 0 });
+      expect(await listed({ minSeverity: 'critical' })).toEqual([D2, D1]);
+      // The remaining criteria: OS release, severity below, fix state; a repository named with its registry.
+      expect(await store.createDisableRule(rule('r3', { osReleases: ['debian:12'], severityBelow: 'high', fixStates: ['unfixed'] }, '2026-04-13'), at('2026-04-13T00:00:00Z'))).toEqual({
+        findings: 1,
+        images: 1,
+      });
+      expect(await store.createDisableRule(rule('r4', { repositories: ['reg.example:5000/team/web'] }, '2026-04-13'), at('2026-04-13T00:00:00Z'))).toEqual({ findings: 1, images: 1 });
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 2, high: 1, medium: 0, low: 0, other: 0 }, disabled: 1 });
+      expect(await store.getImage(D2)).toMatchObject({ counts: { critical: 0, high: 0, medium: 0, low: 0, other: 0 }, fixable: 0, disabled: 1 });
+      expect(await listed({ includeDisabled: true })).toEqual([D2, D1]);
+      expect((await store.findings(D1)).length + (await store.findings(D2)).length).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('migrates a store written before the marks: the first application marks every stored finding', async () => {
+    const location = await newDatabase(kind);
+    const driver = kind === 'sqlite' ? openSqliteDriver(location) : await openPostgresDriver(location);
+    try {
+      // What a store of schema version 2 held: an image with its raw counts, two findings, a rule.
+      await driver.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      for (const m of MIGRATIONS.filter((migration) => migration.version <= 2)) {
+        await driver.exec(m.sql);
+        await driver.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, '2026-03-01T00:00:00.000Z']);
+      }
+      const t = '2026-03-01T10:00:00.000Z';
+      await driver.run(
+        `INSERT INTO images (digest, registry, repository, first_seen_at, pushed_at, status, critical, high, medium, low, other, fixable, max_rank) VALUES (?, 'reg.example:5000', 'team/app', ?, ?, 'done', 1, 0, 1, 0, 0, 2, 5)`,
+        [D1, t, t],
+      );
+      for (const f of [finding('CVE-2024-5535', 'critical', 'openssl', { aliases: ['DSA-5764-1'] }), finding('CVE-2024-0727', 'medium')]) {
+        await driver.run(
+          `INSERT INTO findings (digest, advisory_id, purl, package_name, severity, severity_rank, fix_state, fixable, kev, epss, namespace, first_seen_at, body)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, NULL, 'debian:12', ?, ?)`,
+          [D1, f.advisoryId, f.package.purl, f.package.name, f.severity, f.severity === 'critical' ? 5 : 3, f.fixState, t, canonicalJson(f)],
+        );
+      }
+      await driver.run('INSERT INTO disable_rules (id, name, criteria, justification, author, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        'r-old',
+        'accepted before the upgrade',
+        JSON.stringify({ cves: ['DSA-5764-1'] }),
+        'not reachable: TLS ends at the ingress',
+        'alice',
+        '2026-03-02T00:00:00.000Z',
+      ]);
+    } finally {
+      await driver.close();
+    }
+    const store = await openStore(location, fixedClock('2026-04-01T00:00:00Z'));
+    try {
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 1, high: 0, medium: 1, low: 0, other: 0 }, fixable: 2, disabled: 0 });
+      expect(await store.applyDisableRules(at('2026-04-01T00:00:00Z'))).toEqual({ findings: 1, images: 1, released: [], full: true });
+      expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 0, high: 0, medium: 1, low: 0, other: 0 }, fixable: 1, disabled: 1 });
+      expect((await store.findings(D1)).map((f) => f.disabledBy)).toEqual(['r-old', undefined]);
+      expect(await store.applyDisableRules(at('2026-04-01T00:00:00Z'))).toEqual({ findings: 0, images: 0, released: [], full: false });
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+const REGISTRY = 'reg.example:5000';
+
+/** Stores a finished scan of `digest` as a worker would: (push,) queue, lease, store. */
+async function scanned(store: Store, digest: string, repository: string, findings: Finding[], when: string, kind: 'pull' | 'rematch' = 'pull'): Promise<void> {
+  if (kind === 'pull') await store.recordPush({ registry: REGISTRY, repository, digest }, at(when));
+  await store.enqueue({ kind: kind === 'pull' ? 'scan' : 'rematch', digest, registry: REGISTRY, repository }, at(when));
+  const job = await store.claim('w', 30_000, at(when), 3);
+  if (!job) throw new Error(`no job for ${digest}`);
+  const commit = await store.finishScan(job, 'w', { kind, worker: 'w', startedAt: when, findings, ...(kind === 'pull' ? { sbom: { packages: [] } } : {}) }, at(when));
+  if (!commit.committed) throw new Error(`scan of ${digest} not stored`);
+}
+
+function rule(id: string, criteria: DisableRule['criteria'], createdOn: string, expiresOn?: string): DisableRule {
+  return {
+    id,
+    name: id,
+    criteria,
+    justification: 'accepted risk',
+    author: 'alice',
+    createdAt: `${createdOn}T00:00:00.000Z`,
+    ...(expiresOn ? { expiresAt: `${expiresOn}T00:00:00.000Z` } : {}),
+  };
+}

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
+import { FIX_STATES, SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.js';
 import type { Alert } from '../threat/alert.js';
 import { alertRow, alertSchema, disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
 import type {
   AlertInsertOptions,
   AlertInsertResult,
+  DisableApplication,
+  DisableCriteria,
   DisableRule,
   ImageRecord,
   Job,
   JobState,
+  RunningImage,
   ScanRecord,
   SeverityCounts,
   Store,
@@ -25,9 +28,18 @@ import type {
  * (owner, until) make the same guarantees: one holder at a time, an expired lease is taken over.
  */
 
-const IMAGE_COLUMNS = `i.digest, i.registry, i.repository, i.first_seen_at, i.pushed_at, i.pulled_at, i.status, i.error, i.distro, i.platform,
-  i.package_count, i.scanned_at, i.evaluated_at, i.critical, i.high, i.medium, i.low, i.other, i.fixable,
+/** Count columns of images: `visible_*` leave out what disable rules hide; the unprefixed ones count every finding. */
+function countPrefix(includeDisabled: boolean | undefined): string {
+  return includeDisabled ? '' : 'visible_';
+}
+
+function imageColumns(includeDisabled: boolean | undefined): string {
+  const p = countPrefix(includeDisabled);
+  return `i.digest, i.registry, i.repository, i.first_seen_at, i.pushed_at, i.pulled_at, i.status, i.error, i.distro, i.platform,
+  i.package_count, i.scanned_at, i.evaluated_at, i.${p}critical AS critical, i.${p}high AS high, i.${p}medium AS medium, i.${p}low AS low,
+  i.${p}other AS other, i.${p}fixable AS fixable, i.disabled_findings,
   CASE WHEN EXISTS (SELECT 1 FROM running_images r WHERE r.digest = i.digest) THEN 1 ELSE 0 END AS running`;
+}
 
 function optional(value: string | null): string | undefined {
   return value === null ? undefined : value;
@@ -44,6 +56,7 @@ function toImage(row: z.infer<typeof imageRow>): ImageRecord {
     packageCount: row.package_count,
     counts: { critical: row.critical, high: row.high, medium: row.medium, low: row.low, other: row.other },
     fixable: row.fixable,
+    disabled: row.disabled_findings,
     running: row.running === 1,
   };
   const opt = {
@@ -197,8 +210,249 @@ export function countSeverities(findings: readonly Finding[]): SeverityCounts & 
   return counts;
 }
 
-/** Rows per multi-row INSERT (13 parameters each, well under both databases' parameter limits). */
+// ---------------------------------------------------------------------------------------------
+// Disable rules: which findings they hide, and the marks kept on stored findings
+
+/** What a disable rule looks at in a finding (a stored row has these columns). */
+export type RuleSubject = Pick<Finding, 'advisoryId' | 'aliases' | 'namespace' | 'severity' | 'fixState'>;
+export interface RuleImage {
+  digest: string;
+  repository: string;
+  registry: string;
+}
+
+/** Revoked and expired rules hide nothing. */
+export function ruleActive(rule: DisableRule, now: Date): boolean {
+  if (rule.revokedAt) return false;
+  return rule.expiresAt === undefined || Date.parse(rule.expiresAt) > now.getTime();
+}
+
+/** A rule matches when every criterion it sets matches. */
+export function ruleMatches(rule: DisableRule, finding: RuleSubject, image: RuleImage): boolean {
+  const c = rule.criteria;
+  if (c.cves && !c.cves.some((id) => id === finding.advisoryId || finding.aliases.includes(id))) return false;
+  if (c.digests && !c.digests.includes(image.digest)) return false;
+  if (c.repositories && !c.repositories.some((r) => r === image.repository || r === `${image.registry}/${image.repository}`)) return false;
+  if (c.osReleases && !c.osReleases.includes(finding.namespace)) return false;
+  if (c.severityBelow && !(severityRank(finding.severity) < severityRank(c.severityBelow))) return false;
+  if (c.fixStates && !c.fixStates.includes(finding.fixState)) return false;
+  return true;
+}
+
+/** The rule that hides a finding: the first active one, oldest first (the order listDisableRules returns). */
+export function hidingRule(active: readonly DisableRule[], finding: RuleSubject, image: RuleImage): DisableRule | undefined {
+  return active.find((rule) => ruleMatches(rule, finding, image));
+}
+
+function aliasesColumn(aliases: readonly string[]): string {
+  return aliases.length > 0 ? `|${aliases.join('|')}|` : '';
+}
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+function likeContaining(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/**
+ * The findings a rule can hide, as SQL over `findings f JOIN images i`. The same criteria as
+ * ruleMatches (which still decides): it only keeps the store from reading every finding.
+ */
+function criteriaSql(c: DisableCriteria): { sql: string; params: SqlValue[] } {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  if (c.cves) {
+    parts.push(`(f.advisory_id IN (${placeholders(c.cves.length)})${c.cves.map(() => " OR f.aliases LIKE ? ESCAPE '\\'").join('')})`);
+    params.push(...c.cves, ...c.cves.map((id) => likeContaining(`|${id}|`)));
+  }
+  if (c.digests) {
+    parts.push(`f.digest IN (${placeholders(c.digests.length)})`);
+    params.push(...c.digests);
+  }
+  if (c.repositories) {
+    parts.push(`(i.repository IN (${placeholders(c.repositories.length)}) OR (i.registry || '/' || i.repository) IN (${placeholders(c.repositories.length)}))`);
+    params.push(...c.repositories, ...c.repositories);
+  }
+  if (c.osReleases) {
+    parts.push(`f.namespace IN (${placeholders(c.osReleases.length)})`);
+    params.push(...c.osReleases);
+  }
+  if (c.severityBelow) {
+    parts.push('f.severity_rank < ?');
+    params.push(severityRank(c.severityBelow));
+  }
+  if (c.fixStates) {
+    parts.push(`f.fix_state IN (${placeholders(c.fixStates.length)})`);
+    params.push(...c.fixStates);
+  }
+  return { sql: parts.length > 0 ? parts.join(' AND ') : '1 = 1', params };
+}
+
+/**
+ * PostgreSQL: rule changes take this advisory lock exclusively, scans that store findings take it
+ * shared, so a rule is never applied while a scan that read the rules before it is still storing.
+ * SQLite needs none: BEGIN IMMEDIATE already runs one writer at a time.
+ */
+const RULES_LOCK = 7_310_422;
+
+async function lockRules(tx: SqlExecutor, mode: 'shared' | 'exclusive'): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.all(`SELECT pg_advisory_xact_lock${mode === 'shared' ? '_shared' : ''}(${RULES_LOCK}) AS locked`);
+}
+
+/** Meta key set once every stored finding was marked (the first application after migration 3; the migration sets it for a store without findings). */
+const MARKED_KEY = 'disable-rules:marked';
+/** Images per page when marks are re-applied; rows per UPDATE … FROM (VALUES …) (4 parameters each). */
+const REMARK_PAGE = 500;
+const UPDATE_BATCH = 250;
+const RECOUNT_BATCH = 200;
+
+const candidateRow = z.object({
+  digest: z.string(),
+  advisory_id: z.string(),
+  purl: z.string(),
+  aliases: z.string().nullable(),
+  namespace: z.string(),
+  severity: z.enum(SEVERITIES),
+  fix_state: z.enum(FIX_STATES),
+  disabled_by: z.string().nullable(),
+});
+const imageKeyRow = z.object({ digest: z.string(), registry: z.string(), repository: z.string() });
+const aliasesBody = z.object({ aliases: z.array(z.string()) });
+
+async function loadRules(tx: SqlExecutor, where: string): Promise<DisableRule[]> {
+  return parseRows(await tx.all(`SELECT * FROM disable_rules WHERE ${where} ORDER BY created_at, id`), disableRuleRow).map(toRule);
+}
+
+async function activeRules(tx: SqlExecutor, now: Date): Promise<DisableRule[]> {
+  return (await loadRules(tx, 'revoked_at IS NULL')).filter((rule) => ruleActive(rule, now));
+}
+
+/** Rules that stopped hiding (revoked, expired) whose marks are not lifted yet. */
+async function dueForRelease(tx: SqlExecutor, now: Date): Promise<DisableRule[]> {
+  return (await loadRules(tx, 'released_at IS NULL')).filter((rule) => !ruleActive(rule, now));
+}
+
+/** Sets one column of findings by key, many rows per statement. */
+async function updateFindings(tx: SqlExecutor, column: 'disabled_by' | 'aliases', rows: readonly (readonly [string, string, string, string | null])[]): Promise<number> {
+  let changed = 0;
+  for (let i = 0; i < rows.length; i += UPDATE_BATCH) {
+    const chunk = rows.slice(i, i + UPDATE_BATCH);
+    changed += await tx.run(
+      `UPDATE findings SET ${column} = v.column4 FROM (VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}) AS v
+       WHERE findings.digest = v.column1 AND findings.advisory_id = v.column2 AND findings.purl = v.column3`,
+      chunk.flat(),
+    );
+  }
+  return changed;
+}
+
+/** Recounts the visible_* and disabled_findings columns of images from their stored findings. */
+async function recountVisible(tx: SqlExecutor, digests: readonly string[]): Promise<void> {
+  const shown = 'FROM findings f WHERE f.digest = images.digest AND f.disabled_by IS NULL';
+  for (let i = 0; i < digests.length; i += RECOUNT_BATCH) {
+    const chunk = digests.slice(i, i + RECOUNT_BATCH);
+    await tx.run(
+      `UPDATE images SET
+         visible_critical = (SELECT COUNT(*) ${shown} AND f.severity = 'critical'),
+         visible_high = (SELECT COUNT(*) ${shown} AND f.severity = 'high'),
+         visible_medium = (SELECT COUNT(*) ${shown} AND f.severity = 'medium'),
+         visible_low = (SELECT COUNT(*) ${shown} AND f.severity = 'low'),
+         visible_other = (SELECT COUNT(*) ${shown} AND f.severity NOT IN ('critical', 'high', 'medium', 'low')),
+         visible_fixable = (SELECT COUNT(*) ${shown} AND f.fixable = 1),
+         visible_max_rank = (SELECT COALESCE(MAX(f.severity_rank), -1) ${shown}),
+         disabled_findings = (SELECT COUNT(*) FROM findings f WHERE f.digest = images.digest AND f.disabled_by IS NOT NULL)
+       WHERE digest IN (${placeholders(chunk.length)})`,
+      chunk,
+    );
+  }
+}
+
+/**
+ * Re-decides the mark of the stored findings in `scope` (all when undefined) under the rules active
+ * at `now`, page by page of images, and recounts the images whose marks changed (every image when
+ * `recountAll`). Returns the findings and images whose marks changed. Runs inside the caller's transaction.
+ */
+async function remark(tx: SqlExecutor, now: Date, scope: { sql: string; params: SqlValue[] } | undefined, recountAll = false): Promise<DisableApplication> {
+  const active = await activeRules(tx, now);
+  const touched = new Set<string>();
+  const recount = new Set<string>();
+  let findings = 0;
+  let after = '';
+  for (;;) {
+    const page = parseRows(await tx.all('SELECT digest, registry, repository FROM images WHERE digest > ? ORDER BY digest LIMIT ?', [after, REMARK_PAGE]), imageKeyRow);
+    const last = page[page.length - 1];
+    if (!last) break;
+    after = last.digest;
+    const images = new Map(page.map((image) => [image.digest, image]));
+    if (recountAll) for (const image of page) recount.add(image.digest);
+    const rows = parseRows(
+      await tx.all(
+        `SELECT f.digest, f.advisory_id, f.purl, f.aliases, f.namespace, f.severity, f.fix_state, f.disabled_by FROM findings f JOIN images i ON i.digest = f.digest
+         WHERE f.digest IN (${placeholders(page.length)})${scope ? ` AND (${scope.sql})` : ''}`,
+        [...page.map((image) => image.digest), ...(scope?.params ?? [])],
+      ),
+      candidateRow,
+    );
+    const changes: (readonly [string, string, string, string | null])[] = [];
+    for (const row of rows) {
+      const image = images.get(row.digest);
+      if (!image) continue;
+      const subject: RuleSubject = {
+        advisoryId: row.advisory_id,
+        aliases: (row.aliases ?? '').split('|').filter((a) => a.length > 0),
+        namespace: row.namespace,
+        severity: row.severity,
+        fixState: row.fix_state,
+      };
+      const mark = hidingRule(active, subject, image)?.id ?? null;
+      if (mark === row.disabled_by) continue;
+      changes.push([row.digest, row.advisory_id, row.purl, mark]);
+      touched.add(row.digest);
+      recount.add(row.digest);
+    }
+    findings += await updateFindings(tx, 'disabled_by', changes);
+  }
+  await recountVisible(tx, [...recount]);
+  return { findings, images: touched.size };
+}
+
+async function release(tx: SqlExecutor, ids: readonly string[], now: Date): Promise<void> {
+  if (ids.length > 0) await tx.run(`UPDATE disable_rules SET released_at = ? WHERE id IN (${placeholders(ids.length)})`, [now.toISOString(), ...ids]);
+}
+
+async function isMarked(db: SqlExecutor): Promise<boolean> {
+  return parseRows(await db.all('SELECT value FROM meta WHERE key = ?', [MARKED_KEY]), z.object({ value: z.string() })).length > 0;
+}
+
+/** The first application after migration 3: fill the aliases of older rows, mark every finding, recount every image. */
+async function markAll(tx: SqlExecutor, now: Date): Promise<DisableApplication & { released: string[] }> {
+  for (;;) {
+    const rows = parseRows(
+      await tx.all('SELECT digest, advisory_id, purl, body FROM findings WHERE aliases IS NULL ORDER BY digest, advisory_id, purl LIMIT ?', [REMARK_PAGE]),
+      z.object({ digest: z.string(), advisory_id: z.string(), purl: z.string(), body: z.string() }),
+    );
+    if (rows.length === 0) break;
+    const filled = await updateFindings(
+      tx,
+      'aliases',
+      rows.map((r) => [r.digest, r.advisory_id, r.purl, aliasesColumn(aliasesBody.parse(JSON.parse(r.body)).aliases)] as const),
+    );
+    if (filled === 0) break;
+  }
+  const result = await remark(tx, now, undefined, true);
+  const released = (await dueForRelease(tx, now)).map((rule) => rule.id);
+  await release(tx, released, now);
+  await tx.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [MARKED_KEY, now.toISOString()]);
+  return { ...result, released };
+}
+
+/** Rows per multi-row INSERT (15 parameters each, well under both databases' parameter limits). */
 const INSERT_BATCH = 100;
+
+/** Running-image rows per multi-row INSERT (7 parameters each). */
+const RUNNING_BATCH = 500;
 
 const countRow = z.object({ n: z.coerce.number() });
 const valueRow = z.object({ value: z.string() });
@@ -292,32 +546,45 @@ export function createSqlStore(db: SqlDriver): Store {
     async finishScan(job, owner, result, now) {
       const at = now.toISOString();
       return db.transaction(async (tx) => {
+        await lockRules(tx, 'shared');
         const mine = await tx.run(`UPDATE jobs SET state = 'done', updated_at = ?, last_error = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'`, [
           at,
           job.id,
           owner,
         ]);
         if (mine === 0) return { committed: false, newFindings: [] };
+        // Findings are marked with the rule that hides them as they are stored (the image as recorded at its first push).
+        const rules = await activeRules(tx, now);
+        const recorded = parseRows(await tx.all('SELECT digest, registry, repository FROM images WHERE digest = ?', [job.digest]), imageKeyRow)[0];
+        const image: RuleImage = recorded ?? { digest: job.digest, registry: job.registry, repository: job.repository };
         // Write only what changed: a re-match after a DB update mostly confirms what is stored.
         const previous = new Map(
           parseRows(
-            await tx.all('SELECT advisory_id, purl, first_seen_at, body FROM findings WHERE digest = ?', [job.digest]),
-            z.object({ advisory_id: z.string(), purl: z.string(), first_seen_at: z.string(), body: z.string() }),
+            await tx.all('SELECT advisory_id, purl, first_seen_at, body, disabled_by FROM findings WHERE digest = ?', [job.digest]),
+            z.object({ advisory_id: z.string(), purl: z.string(), first_seen_at: z.string(), body: z.string(), disabled_by: z.string().nullable() }),
           ).map((r) => [`${r.advisory_id}|${r.purl}`, r]),
         );
         const newFindings: Finding[] = [];
         const seen = new Set<string>();
+        const stored: Finding[] = [];
+        const shown: Finding[] = [];
         const inserts: SqlValue[][] = [];
+        const remarks: (readonly [string, string, string, string | null])[] = [];
         for (const f of result.findings) {
           const key = findingKey(f);
           if (seen.has(key)) continue;
           seen.add(key);
+          stored.push(f);
+          const mark = hidingRule(rules, f, image)?.id ?? null;
+          if (mark === null) shown.push(f);
           // Canonical form (sorted keys), so an unchanged finding compares equal to what was stored.
           const body = canonicalJson(f);
           const before = previous.get(key);
           if (before === undefined) newFindings.push(f);
-          else if (before.body === body) continue;
-          else await tx.run('DELETE FROM findings WHERE digest = ? AND advisory_id = ? AND purl = ?', [job.digest, f.advisoryId, f.package.purl]);
+          else if (before.body === body) {
+            if (before.disabled_by !== mark) remarks.push([job.digest, f.advisoryId, f.package.purl, mark]);
+            continue;
+          } else await tx.run('DELETE FROM findings WHERE digest = ? AND advisory_id = ? AND purl = ?', [job.digest, f.advisoryId, f.package.purl]);
           inserts.push([
             job.digest,
             f.advisoryId,
@@ -332,25 +599,31 @@ export function createSqlStore(db: SqlDriver): Store {
             f.namespace,
             before?.first_seen_at ?? at,
             body,
+            mark,
+            aliasesColumn(f.aliases),
           ]);
         }
+        await updateFindings(tx, 'disabled_by', remarks);
         for (const [key, row] of previous) {
           if (!seen.has(key)) await tx.run('DELETE FROM findings WHERE digest = ? AND advisory_id = ? AND purl = ?', [job.digest, row.advisory_id, row.purl]);
         }
         for (let i = 0; i < inserts.length; i += INSERT_BATCH) {
           const chunk = inserts.slice(i, i + INSERT_BATCH);
           await tx.run(
-            `INSERT INTO findings (digest, advisory_id, purl, package_name, severity, severity_rank, fix_state, fixable, kev, epss, namespace, first_seen_at, body)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            `INSERT INTO findings (digest, advisory_id, purl, package_name, severity, severity_rank, fix_state, fixable, kev, epss, namespace, first_seen_at, body, disabled_by, aliases)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
             chunk.flat(),
           );
         }
-        const c = countSeverities(result.findings);
-        const common: SqlValue[] = [at, c.critical, c.high, c.medium, c.low, c.other, c.fixable, c.maxRank];
+        const c = countSeverities(stored);
+        const v = countSeverities(shown);
+        const common: SqlValue[] = [at, c.critical, c.high, c.medium, c.low, c.other, c.fixable, c.maxRank, v.critical, v.high, v.medium, v.low, v.other, v.fixable, v.maxRank, stored.length - shown.length];
+        const counted = `critical = ?, high = ?, medium = ?, low = ?, other = ?, fixable = ?, max_rank = ?, visible_critical = ?, visible_high = ?, visible_medium = ?,
+             visible_low = ?, visible_other = ?, visible_fixable = ?, visible_max_rank = ?, disabled_findings = ?`;
         if (result.sbom) {
           const distro = result.sbom.distro ? `${result.sbom.distro.id}:${result.sbom.distro.versionId}` : null;
           await tx.run(
-            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, critical = ?, high = ?, medium = ?, low = ?, other = ?, fixable = ?, max_rank = ?,
+            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, ${counted},
              scanned_at = ?, distro = ?, platform = ?, package_count = ? WHERE digest = ?`,
             [...common, at, distro, result.sbom.platform ?? null, result.sbom.packages.length, job.digest],
           );
@@ -361,7 +634,7 @@ export function createSqlStore(db: SqlDriver): Store {
           ]);
         } else {
           await tx.run(
-            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, critical = ?, high = ?, medium = ?, low = ?, other = ?, fixable = ?, max_rank = ? WHERE digest = ?`,
+            `UPDATE images SET status = 'done', error = NULL, evaluated_at = ?, ${counted} WHERE digest = ?`,
             [...common, job.digest],
           );
         }
@@ -414,10 +687,10 @@ export function createSqlStore(db: SqlDriver): Store {
       return rows[0] ? toJob(rows[0]) : undefined;
     },
 
-    async getImage(digest) {
+    async getImage(digest, options = {}) {
       const rows = parseRows(
         await db.all(
-          `SELECT ${IMAGE_COLUMNS}, (SELECT ${db.dialect === 'postgres' ? "string_agg(t.tag, ',')" : "group_concat(t.tag, ',')"} FROM image_refs t WHERE t.digest = i.digest) AS tags FROM images i WHERE i.digest = ?`,
+          `SELECT ${imageColumns(options.includeDisabled)}, (SELECT ${db.dialect === 'postgres' ? "string_agg(t.tag, ',')" : "group_concat(t.tag, ',')"} FROM image_refs t WHERE t.digest = i.digest) AS tags FROM images i WHERE i.digest = ?`,
           [digest],
         ),
         imageRow,
@@ -448,11 +721,12 @@ export function createSqlStore(db: SqlDriver): Store {
         where.push('i.digest IN (SELECT t.digest FROM image_refs t WHERE t.tag = ?)');
         params.push(filter.tag);
       }
+      const p = countPrefix(filter.includeDisabled);
       if (filter.minSeverity) {
-        where.push('i.max_rank >= ?');
+        where.push(`i.${p}max_rank >= ?`);
         params.push(severityRank(filter.minSeverity));
       }
-      if (filter.fixAvailable !== undefined) where.push(filter.fixAvailable ? 'i.fixable > 0' : 'i.fixable = 0');
+      if (filter.fixAvailable !== undefined) where.push(filter.fixAvailable ? `i.${p}fixable > 0` : `i.${p}fixable = 0`);
       if (filter.running !== undefined) where.push(`i.digest ${filter.running ? '' : 'NOT '}IN (SELECT r.digest FROM running_images r)`);
       if (filter.status) {
         where.push('i.status = ?');
@@ -465,7 +739,7 @@ export function createSqlStore(db: SqlDriver): Store {
       // would otherwise evaluate the select list for every row skipped by OFFSET.
       const rows = parseRows(
         await db.all(
-          `SELECT ${IMAGE_COLUMNS}, (SELECT ${agg} FROM image_refs t WHERE t.digest = i.digest) AS tags
+          `SELECT ${imageColumns(filter.includeDisabled)}, (SELECT ${agg} FROM image_refs t WHERE t.digest = i.digest) AS tags
            FROM (SELECT i.digest AS page_digest FROM images i ${clause} ORDER BY i.pushed_at DESC, i.digest DESC LIMIT ? OFFSET ?) page
            JOIN images i ON i.digest = page.page_digest
            ORDER BY i.pushed_at DESC, i.digest DESC`,
@@ -478,10 +752,14 @@ export function createSqlStore(db: SqlDriver): Store {
 
     async findings(digest) {
       const rows = parseRows(
-        await db.all('SELECT body, first_seen_at FROM findings WHERE digest = ? ORDER BY severity_rank DESC, advisory_id, purl', [digest]),
-        z.object({ body: z.string(), first_seen_at: z.string() }),
+        await db.all('SELECT body, first_seen_at, disabled_by FROM findings WHERE digest = ? ORDER BY severity_rank DESC, advisory_id, purl', [digest]),
+        z.object({ body: z.string(), first_seen_at: z.string(), disabled_by: z.string().nullable() }),
       );
-      return rows.map((r): StoredFinding => ({ finding: findingSchema.parse(JSON.parse(r.body)), firstSeenAt: r.first_seen_at }));
+      return rows.map((r): StoredFinding => ({
+        finding: findingSchema.parse(JSON.parse(r.body)),
+        firstSeenAt: r.first_seen_at,
+        ...(r.disabled_by !== null ? { disabledBy: r.disabled_by } : {}),
+      }));
     },
 
     async scans(digest) {
@@ -512,6 +790,7 @@ export function createSqlStore(db: SqlDriver): Store {
         where.push('kev = ?');
         params.push(filter.kev ? 1 : 0);
       }
+      if (!filter.includeDisabled) where.push('disabled_by IS NULL');
       const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
       const total = await count(db, `SELECT CAST(COUNT(DISTINCT advisory_id) AS INTEGER) AS n FROM findings ${clause}`, params);
       const agg = db.dialect === 'postgres' ? "string_agg(DISTINCT package_name, ',')" : "group_concat(DISTINCT package_name)";
@@ -539,11 +818,19 @@ export function createSqlStore(db: SqlDriver): Store {
     async imagesWithAdvisory(advisoryId) {
       const rows = parseRows(
         await db.all(
-          `SELECT f.digest, i.registry, i.repository, f.package_name, f.severity, f.body FROM findings f JOIN images i ON i.digest = f.digest
+          `SELECT f.digest, i.registry, i.repository, f.package_name, f.severity, f.body, f.disabled_by FROM findings f JOIN images i ON i.digest = f.digest
            WHERE f.advisory_id = ? ORDER BY i.registry, i.repository, f.digest, f.package_name`,
           [advisoryId],
         ),
-        z.object({ digest: z.string(), registry: z.string(), repository: z.string(), package_name: z.string(), severity: z.enum(SEVERITIES), body: z.string() }),
+        z.object({
+          digest: z.string(),
+          registry: z.string(),
+          repository: z.string(),
+          package_name: z.string(),
+          severity: z.enum(SEVERITIES),
+          body: z.string(),
+          disabled_by: z.string().nullable(),
+        }),
       );
       return rows.map((r) => ({
         digest: r.digest,
@@ -552,14 +839,33 @@ export function createSqlStore(db: SqlDriver): Store {
         package: r.package_name,
         installed: findingSchema.parse(JSON.parse(r.body)).installedVersion,
         severity: r.severity,
+        ...(r.disabled_by !== null ? { disabledBy: r.disabled_by } : {}),
       }));
     },
 
-    async severityTotals() {
-      const rows = parseRows(await db.all('SELECT severity, CAST(COUNT(*) AS INTEGER) AS n FROM findings GROUP BY severity'), z.object({ severity: z.enum(SEVERITIES), n: z.coerce.number() }));
+    async severityTotals(options = {}) {
+      const rows = parseRows(
+        await db.all(`SELECT severity, CAST(COUNT(*) AS INTEGER) AS n FROM findings${options.includeDisabled ? '' : ' WHERE disabled_by IS NULL'} GROUP BY severity`),
+        z.object({ severity: z.enum(SEVERITIES), n: z.coerce.number() }),
+      );
       const totals: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
       for (const r of rows) totals[r.severity] = r.n;
       return totals;
+    },
+
+    async findingTotals() {
+      const sum = (column: string): string => `CAST(COALESCE(SUM(${column}), 0) AS INTEGER) AS ${column}`;
+      const columns = ['visible_critical', 'visible_high', 'visible_medium', 'visible_low', 'visible_other', 'visible_fixable', 'disabled_findings'];
+      const row = parseRows(
+        await db.all(`SELECT ${columns.map(sum).join(', ')} FROM images`),
+        z.object(Object.fromEntries(columns.map((c) => [c, z.coerce.number()]))),
+      )[0];
+      const n = (column: string): number => row?.[column] ?? 0;
+      return {
+        visible: { critical: n('visible_critical'), high: n('visible_high'), medium: n('visible_medium'), low: n('visible_low'), other: n('visible_other') },
+        fixable: n('visible_fixable'),
+        disabled: n('disabled_findings'),
+      };
     },
 
     async reevaluationCandidates(pushedSince, pulledSince) {
@@ -574,13 +880,19 @@ export function createSqlStore(db: SqlDriver): Store {
     },
 
     async replaceRunning(cluster, items, now) {
+      // One row per (namespace, pod, container), the last report winning; inserted in multi-row
+      // statements, since a 10,000-pod cluster is 20,000 rows and one round trip each is slow on PostgreSQL.
+      const rows = new Map<string, RunningImage>();
+      for (const item of items) rows.set(`${item.namespace}\u0000${item.pod}\u0000${item.container}`, item);
+      const seenAt = now.toISOString();
       await db.transaction(async (tx) => {
         await tx.run('DELETE FROM running_images WHERE cluster = ?', [cluster]);
-        for (const item of items) {
+        const list = [...rows.values()];
+        for (let i = 0; i < list.length; i += RUNNING_BATCH) {
+          const chunk = list.slice(i, i + RUNNING_BATCH);
           await tx.run(
-            `INSERT INTO running_images (cluster, namespace, pod, container, image, digest, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (cluster, namespace, pod, container) DO UPDATE SET image = excluded.image, digest = excluded.digest, seen_at = excluded.seen_at`,
-            [cluster, item.namespace, item.pod, item.container, item.image, item.digest, now.toISOString()],
+            `INSERT INTO running_images (cluster, namespace, pod, container, image, digest, seen_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            chunk.flatMap((item) => [cluster, item.namespace, item.pod, item.container, item.image, item.digest, seenAt]),
           );
         }
       });
@@ -633,11 +945,20 @@ export function createSqlStore(db: SqlDriver): Store {
       ).map((r) => ({ kind: r.kind, status: r.status, count: r.n, durationMs: r.ms }));
     },
 
-    async createDisableRule(rule) {
-      await db.run(
-        'INSERT INTO disable_rules (id, name, criteria, justification, author, created_at, expires_at, revoked_at, revoked_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
-        [rule.id, rule.name, JSON.stringify(rule.criteria), rule.justification, rule.author, rule.createdAt, rule.expiresAt ?? null],
-      );
+    async createDisableRule(rule, now) {
+      return db.transaction(async (tx) => {
+        await lockRules(tx, 'exclusive');
+        await tx.run(
+          'INSERT INTO disable_rules (id, name, criteria, justification, author, created_at, expires_at, revoked_at, revoked_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
+          [rule.id, rule.name, JSON.stringify(rule.criteria), rule.justification, rule.author, rule.createdAt, rule.expiresAt ?? null],
+        );
+        if (!(await isMarked(tx))) {
+          const { findings, images } = await markAll(tx, now);
+          return { findings, images };
+        }
+        if (!ruleActive(rule, now)) return { findings: 0, images: 0 };
+        return remark(tx, now, criteriaSql(rule.criteria));
+      });
     },
 
     async listDisableRules() {
@@ -645,7 +966,33 @@ export function createSqlStore(db: SqlDriver): Store {
     },
 
     async revokeDisableRule(id, by, at) {
-      return (await db.run('UPDATE disable_rules SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL', [at.toISOString(), by, id])) > 0;
+      return db.transaction(async (tx) => {
+        await lockRules(tx, 'exclusive');
+        const revoked = await tx.run('UPDATE disable_rules SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL', [at.toISOString(), by, id]);
+        if (revoked === 0) return undefined;
+        if (!(await isMarked(tx))) {
+          const { findings, images } = await markAll(tx, at);
+          return { findings, images };
+        }
+        // Another active rule may hide some of these findings too: they pass to it.
+        const result = await remark(tx, at, { sql: 'f.disabled_by = ?', params: [id] });
+        await release(tx, [id], at);
+        return result;
+      });
+    },
+
+    async applyDisableRules(now) {
+      // Most calls (every scheduler tick) find nothing to do: look before taking the write lock.
+      if ((await isMarked(db)) && (await dueForRelease(db, now)).length === 0) return { findings: 0, images: 0, released: [], full: false };
+      return db.transaction(async (tx) => {
+        await lockRules(tx, 'exclusive');
+        if (!(await isMarked(tx))) return { ...(await markAll(tx, now)), full: true };
+        const released = (await dueForRelease(tx, now)).map((rule) => rule.id);
+        if (released.length === 0) return { findings: 0, images: 0, released, full: false };
+        const result = await remark(tx, now, { sql: `f.disabled_by IN (${placeholders(released.length)})`, params: released });
+        await release(tx, released, now);
+        return { ...result, released, full: false };
+      });
     },
 
     async insertAlerts(alerts, options) {

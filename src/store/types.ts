@@ -31,14 +31,20 @@ export interface ImageRecord {
   packageCount: number;
   scannedAt?: string;
   evaluatedAt?: string;
+  /** Findings by severity: those no disable rule hides, or all of them when read with `includeDisabled`. */
   counts: SeverityCounts;
+  /** Findings with a fixed version, counted the same way. */
   fixable: number;
+  /** Findings hidden by disable rules (stored and marked, never deleted). */
+  disabled: number;
   running: boolean;
 }
 
 export interface StoredFinding {
   finding: Finding;
   firstSeenAt: string;
+  /** Id of the disable rule that hides it, as the store last applied the rules. */
+  disabledBy?: string;
 }
 
 export interface ScanRecord {
@@ -87,6 +93,8 @@ export interface ImageFilter {
   fixAvailable?: boolean;
   running?: boolean;
   status?: ImageStatus;
+  /** Count and filter over every finding, also those disable rules hide. */
+  includeDisabled?: boolean;
   limit: number;
   offset: number;
 }
@@ -94,6 +102,8 @@ export interface ImageFilter {
 export interface VulnerabilityFilter {
   severity?: Severity;
   kev?: boolean;
+  /** Count findings that disable rules hide too. */
+  includeDisabled?: boolean;
   limit: number;
   offset: number;
 }
@@ -105,6 +115,23 @@ export interface VulnerabilitySummary {
   epss?: number;
   images: number;
   packages: string[];
+}
+
+export interface AdvisoryImage {
+  digest: string;
+  repository: string;
+  registry: string;
+  package: string;
+  installed: string;
+  severity: Severity;
+  /** Id of the disable rule that hides this finding. */
+  disabledBy?: string;
+}
+
+/** What applying the disable rules changed: findings whose mark changed, images whose counts changed. */
+export interface DisableApplication {
+  findings: number;
+  images: number;
 }
 
 export interface ScanResultInput {
@@ -148,6 +175,12 @@ export interface DisableCriteria {
   fixStates?: FixState[];
 }
 
+/**
+ * A disable rule hides the findings that match every criterion it sets, while it is active (not
+ * revoked, not expired). The store marks matching findings with the first active rule (oldest
+ * first) when a scan stores them, when a rule is created or revoked, and when applyDisableRules
+ * runs (the scheduler: expired rules let go of their findings).
+ */
 export interface DisableRule {
   id: string;
   name: string;
@@ -212,7 +245,7 @@ export interface Store {
   queueDepth(): Promise<Record<JobState, number>>;
   job(id: string): Promise<Job | undefined>;
   activeJob(digest: string): Promise<Job | undefined>;
-  getImage(digest: string): Promise<ImageRecord | undefined>;
+  getImage(digest: string, options?: { includeDisabled?: boolean }): Promise<ImageRecord | undefined>;
   getSbom(digest: string): Promise<{ distro?: Distro; packages: Package[] } | undefined>;
   listImages(filter: ImageFilter): Promise<{ total: number; items: ImageRecord[] }>;
   findings(digest: string): Promise<StoredFinding[]>;
@@ -220,8 +253,11 @@ export interface Store {
   resolveTag(registry: string, repository: string, tag: string): Promise<string | undefined>;
   knownDigests(registry: string, repository: string): Promise<Set<string>>;
   vulnerabilities(filter: VulnerabilityFilter): Promise<{ total: number; items: VulnerabilitySummary[] }>;
-  imagesWithAdvisory(advisoryId: string): Promise<{ digest: string; repository: string; registry: string; package: string; installed: string; severity: Severity }[]>;
-  severityTotals(): Promise<Record<Severity, number>>;
+  /** Every stored finding of the advisory, hidden ones marked with their rule. */
+  imagesWithAdvisory(advisoryId: string): Promise<AdvisoryImage[]>;
+  severityTotals(options?: { includeDisabled?: boolean }): Promise<Record<Severity, number>>;
+  /** Sums of the images' stored counts: findings shown (by severity, fixable) and hidden by rules. */
+  findingTotals(): Promise<{ visible: SeverityCounts; fixable: number; disabled: number }>;
   /** Digests with a stored package list pushed since `pushedSince`, pulled since `pulledSince`, or running. */
   reevaluationCandidates(pushedSince: Date, pulledSince: Date): Promise<{ digest: string; registry: string; repository: string }[]>;
   replaceRunning(cluster: string, items: RunningImage[], now: Date): Promise<void>;
@@ -234,9 +270,16 @@ export interface Store {
   /** Distinct image digests with a successful scan (pull or re-match) finished in [from, to). */
   distinctDigestsScanned(from: Date, to: Date): Promise<number>;
   scanTotals(): Promise<{ kind: ScanKind; status: string; count: number; durationMs: number }[]>;
-  createDisableRule(rule: DisableRule): Promise<void>;
+  /** Stores the rule and marks the findings it hides, in one transaction. */
+  createDisableRule(rule: DisableRule, now: Date): Promise<DisableApplication>;
   listDisableRules(): Promise<DisableRule[]>;
-  revokeDisableRule(id: string, by: string, at: Date): Promise<boolean>;
+  /** Revokes the rule and lifts its marks (another active rule may take them over); undefined when it was revoked before or does not exist. */
+  revokeDisableRule(id: string, by: string, at: Date): Promise<DisableApplication | undefined>;
+  /**
+   * Brings the marks up to date at `now`: rules that expired let go of their findings; the first
+   * call after the schema gained marks (migration 3) marks every stored finding. Idempotent.
+   */
+  applyDisableRules(now: Date): Promise<DisableApplication & { released: string[]; full: boolean }>;
   /** Stores alerts once each (by id), merging repeats of a group within the window. */
   insertAlerts(alerts: readonly Alert[], options: AlertInsertOptions): Promise<AlertInsertResult>;
   /**

@@ -33,7 +33,8 @@ export interface AlertTarget {
   subresource?: string;
   namespace?: string;
   name?: string;
-  /** Runtime alerts: the container and image involved. */
+  /** Runtime alerts: the node the process ran on (Kubernetes node name), the container and image involved. */
+  node?: string;
   container?: string;
   image?: string;
 }
@@ -291,11 +292,15 @@ export interface WebhookSenderOptions {
   attempts?: number;
   /** Waits between attempts; injectable so tests do not sleep. */
   sleep?: (ms: number) => Promise<void>;
+  /** Names the webhook in logs and errors (default "alert webhook"). */
+  name?: string;
 }
 
 export interface WebhookSender {
   /** Posts one batch; resolves when the receiver answered 2xx, throws AppError('UPSTREAM') after the last attempt. */
   send(alerts: readonly Alert[]): Promise<void>;
+  /** Posts another JSON body (the server's finding events), signed and retried the same way; `what` counts it in the error. */
+  post(body: string, what: string, headers?: Record<string, string>): Promise<void>;
 }
 
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
@@ -304,29 +309,32 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   const attempts = options.attempts ?? 4;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  return {
-    async send(alerts) {
-      const body = JSON.stringify({ schemaVersion: 1, alerts });
-      let last = '';
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        const timestamp = Math.floor(options.clock.now().getTime() / 1000);
-        const headers = {
-          'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhookBody(options.secret, timestamp, body),
-        };
-        try {
-          const res = await doFetch(options.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-          if (res.status >= 200 && res.status < 300) return;
-          last = `HTTP ${res.status}`;
-          if (res.status !== 429 && res.status < 500) break;
-        } catch (error) {
-          last = errorMessage(error);
-        }
-        options.log.warn({ attempt, url: options.url, problem: last }, 'alert webhook delivery failed');
-        if (attempt < attempts) await sleep(250 * 2 ** (attempt - 1));
+  const name = options.name ?? 'alert webhook';
+  const post = async (body: string, what: string, extraHeaders: Record<string, string> = {}): Promise<void> => {
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const timestamp = Math.floor(options.clock.now().getTime() / 1000);
+      const headers = {
+        ...extraHeaders,
+        'content-type': 'application/json',
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signWebhookBody(options.secret, timestamp, body),
+      };
+      try {
+        const res = await doFetch(options.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+        if (res.status >= 200 && res.status < 300) return;
+        last = `HTTP ${res.status}`;
+        if (res.status !== 429 && res.status < 500) break;
+      } catch (error) {
+        last = errorMessage(error);
       }
-      throw new AppError('UPSTREAM', `alert webhook ${options.url} did not accept ${alerts.length} alerts (${last}): check the URL and the receiver`);
-    },
+      options.log.warn({ webhook: name, attempt, url: options.url, problem: last }, 'webhook delivery failed');
+      if (attempt < attempts) await sleep(250 * 2 ** (attempt - 1));
+    }
+    throw new AppError('UPSTREAM', `${name} ${options.url} did not accept ${what} (${last}): check the URL and the receiver`);
+  };
+  return {
+    send: (alerts) => post(JSON.stringify({ schemaVersion: 1, alerts }), `${alerts.length} alerts`),
+    post,
   };
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { SEVERITIES } from '../../core/index.js';
+import type { ClusterSync } from '../cluster-sync.js';
 import type { AppDeps } from '../deps.js';
-import { SECURITY, jsonSchema, parseInput } from '../http.js';
+import { SECURITY, jsonSchema, pageQuery, parseInput, type Authenticator } from '../http.js';
 
 /** What discovery reports: the digests running in a cluster and its nodes' cores (replaces the cluster's previous report). */
 const clusterParam = z.object({ cluster: z.string().min(1).max(200) });
@@ -49,6 +51,72 @@ export function clusterRoutes(app: FastifyInstance, deps: AppDeps): void {
       const body = parseInput(nodesBody, request.body, 'nodes');
       await store.replaceNodes(cluster, body.nodes, clock.now());
       return { cluster, nodes: body.nodes.length, cores: body.nodes.reduce((sum, n) => sum + n.cores, 0) };
+    },
+  );
+}
+
+const recommendationsQuery = z.object({
+  severity: z.enum(SEVERITIES).optional(),
+  recommendation: z.string().regex(/^[A-Z]+-\d+$/, 'expected a recommendation id such as KP-001').optional(),
+  namespace: z.string().max(253).optional().describe("the affected resource's namespace; empty for cluster-scoped resources"),
+  state: z.enum(['open', 'resolved', 'all']).default('open'),
+  ...pageQuery,
+});
+
+/** The configured clusters' syncs, recommendations and attack paths (src/server/cluster-sync.ts). */
+export function clusterSyncRoutes(app: FastifyInstance, deps: { auth: Authenticator; clusters: ClusterSync }): void {
+  const { auth, clusters } = deps;
+
+  app.get('/api/v1/clusters', { schema: { summary: 'Clusters with their last sync, what it could not read, and counts', tags: ['clusters'], security: SECURITY } }, async (request) => {
+    auth.require(request, 'reader');
+    return { clusters: await clusters.list() };
+  });
+
+  app.get(
+    '/api/v1/clusters/:cluster/recommendations',
+    {
+      schema: {
+        summary: 'Posture recommendations of a cluster, one per affected resource, with first seen, last seen and resolved',
+        tags: ['clusters'],
+        security: SECURITY,
+        params: jsonSchema(clusterParam),
+        querystring: jsonSchema(recommendationsQuery),
+      },
+    },
+    async (request) => {
+      auth.require(request, 'reader');
+      const { cluster } = parseInput(clusterParam, request.params, 'path');
+      const q = parseInput(recommendationsQuery, request.query, 'query');
+      const page = await clusters.recommendations({
+        cluster,
+        limit: q.limit,
+        offset: q.offset,
+        ...(q.severity ? { severity: q.severity } : {}),
+        ...(q.recommendation ? { id: q.recommendation } : {}),
+        ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+        ...(q.state !== 'all' ? { state: q.state } : {}),
+      });
+      return { cluster, ...page };
+    },
+  );
+
+  app.get(
+    '/api/v1/clusters/:cluster/attack-paths',
+    { schema: { summary: 'The attack paths of the last sync of a cluster', tags: ['clusters'], security: SECURITY, params: jsonSchema(clusterParam) } },
+    async (request) => {
+      auth.require(request, 'reader');
+      const { cluster } = parseInput(clusterParam, request.params, 'path');
+      return { cluster, paths: await clusters.attackPaths(cluster) };
+    },
+  );
+
+  app.post(
+    '/api/v1/clusters/:cluster/sync',
+    { schema: { summary: 'Sync a cluster now (409 while a sync of it runs)', tags: ['clusters'], security: SECURITY, params: jsonSchema(clusterParam) } },
+    async (request) => {
+      auth.require(request, 'admin');
+      const { cluster } = parseInput(clusterParam, request.params, 'path');
+      return clusters.syncNow(cluster);
     },
   );
 }

@@ -15,7 +15,11 @@ const ruleBody = z.object({
 });
 const idParam = z.object({ id: z.string().uuid() });
 
-/** Disable rules: created and revoked, never deleted; the author is the token's name. */
+/**
+ * Disable rules: created and revoked, never deleted; the author is the token's name. Creating or
+ * revoking a rule marks (or unmarks) the stored findings at once; `applied` / `released` say how many
+ * findings and images changed. An expired rule lets go of its findings at the next scheduler tick.
+ */
 export function disableRuleRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { store, auth, clock } = deps;
 
@@ -25,7 +29,7 @@ export function disableRuleRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { rules: (await store.listDisableRules()).map((rule) => ({ ...rule, active: ruleActive(rule, now) })) };
   });
 
-  app.post('/api/v1/disable-rules', { schema: { summary: 'Create a disable rule', tags: ['disable-rules'], security: SECURITY, body: jsonSchema(ruleBody) } }, async (request, reply) => {
+  app.post('/api/v1/disable-rules', { schema: { summary: 'Create a disable rule (marks the stored findings it hides)', tags: ['disable-rules'], security: SECURITY, body: jsonSchema(ruleBody) } }, async (request, reply) => {
     const principal = auth.require(request, 'admin');
     const body = parseInput(ruleBody, request.body, 'disable rule');
     const now = clock.now();
@@ -39,14 +43,15 @@ export function disableRuleRoutes(app: FastifyInstance, deps: AppDeps): void {
       createdAt: now.toISOString(),
       ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt).toISOString() } : {}),
     };
-    await store.createDisableRule(rule);
-    return reply.status(201).send(rule);
+    const applied = await store.createDisableRule(rule, now);
+    return reply.status(201).send({ ...rule, applied });
   });
 
   app.post('/api/v1/disable-rules/:id/revoke', { schema: { summary: 'Revoke a disable rule (it stays recorded)', tags: ['disable-rules'], security: SECURITY, params: jsonSchema(idParam) } }, async (request) => {
     const principal = auth.require(request, 'admin');
     const { id } = parseInput(idParam, request.params, 'path');
-    if (!(await store.revokeDisableRule(id, principal.name, clock.now()))) throw new AppError('NOT_FOUND', `no active disable rule ${id}`);
-    return { id, revoked: true };
+    const released = await store.revokeDisableRule(id, principal.name, clock.now());
+    if (!released) throw new AppError('NOT_FOUND', `disable rule ${id} does not exist or was revoked before; list them with GET /api/v1/disable-rules`);
+    return { id, revoked: true, released };
   });
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../core/index.js';
 import type { AppDeps } from '../deps.js';
 import { jsonSchema, parseInput, secretEquals } from '../http.js';
-import type { WatchedRegistry } from '../registries.js';
+import { isServerUserAgent, type WatchedRegistry } from '../registries.js';
 
 /**
  * Registry notifications. The Distribution registry posts envelopes
@@ -11,6 +11,8 @@ import type { WatchedRegistry } from '../registries.js';
  * /api/v1/hooks/distribution/<registry name>, sending the configured shared secret in the
  * `X-Palisade-Secret` header (or `Authorization: Bearer`). Registries that cannot send that format
  * post {registry, repository, tag?, digest} to /api/v1/hooks/push with the same secret.
+ * A pull event whose request came from the server's own registry client (its User-Agent, see
+ * registries.ts) is a scan or a catalogue sync, not a user's pull: it does not move "last pulled".
  */
 export const DISTRIBUTION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 export const SECRET_HEADER = 'x-palisade-secret';
@@ -89,6 +91,9 @@ export function hookRoutes(app: FastifyInstance, deps: AppDeps): void {
           if (outcome.queued) counts.queued++;
           else counts.ignored++;
           metrics.inc('palisade_notifications_total', { action: 'push', outcome: outcome.queued ? 'queued' : 'ignored' });
+        } else if (event.action === 'pull' && isServerUserAgent(event.request?.useragent)) {
+          counts.ignored++;
+          metrics.inc('palisade_notifications_total', { action: 'pull', outcome: 'own' });
         } else if (event.action === 'pull') {
           await scans.recordPull(event.target.digest);
           counts.pulls++;

@@ -14,8 +14,10 @@ const listQuery = z.object({
   fixAvailable: boolQuery.optional(),
   running: boolQuery.optional(),
   status: z.enum(['pending', 'done', 'failed']).optional(),
+  includeDisabled: boolQuery.optional().describe('count and filter findings that disable rules hide too (default: they are left out)'),
   ...pageQuery,
 });
+const detailQuery = z.object({ includeDisabled: boolQuery.optional().describe("the image's counts include findings that disable rules hide") });
 const resolveQuery = z.object({ reference: z.string().min(1).describe('registry/repository:tag or …@sha256:…') });
 
 export function summarize(findings: readonly MarkedFinding[]): { visible: number; disabled: number; bySeverity: Record<Severity, number> } {
@@ -31,8 +33,8 @@ export function summarize(findings: readonly MarkedFinding[]): { visible: number
 export function imageRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { store, auth, clock } = deps;
 
-  const loadMarked = async (digest: string): Promise<{ image: NonNullable<Awaited<ReturnType<typeof store.getImage>>>; findings: MarkedFinding[] }> => {
-    const image = await store.getImage(digest);
+  const loadMarked = async (digest: string, includeDisabled = false): Promise<{ image: NonNullable<Awaited<ReturnType<typeof store.getImage>>>; findings: MarkedFinding[] }> => {
+    const image = await store.getImage(digest, { includeDisabled });
     if (!image) throw new AppError('NOT_FOUND', `image ${digest} is not known; push it to a watched registry or POST /api/v1/scans`);
     const findings = markFindings(await store.findings(digest), image, await store.listDisableRules(), clock.now());
     return { image, findings };
@@ -51,6 +53,7 @@ export function imageRoutes(app: FastifyInstance, deps: AppDeps): void {
       ...(q.fixAvailable !== undefined ? { fixAvailable: q.fixAvailable } : {}),
       ...(q.running !== undefined ? { running: q.running } : {}),
       ...(q.status ? { status: q.status } : {}),
+      ...(q.includeDisabled !== undefined ? { includeDisabled: q.includeDisabled } : {}),
     });
   });
 
@@ -64,13 +67,18 @@ export function imageRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { reference: q.reference, digest };
   });
 
-  app.get('/api/v1/images/:digest', { schema: { summary: 'One image with its packages and findings', tags: ['images'], security: SECURITY, params: jsonSchema(digestParam) } }, async (request) => {
-    auth.require(request, 'reader');
-    const { digest } = parseInput(digestParam, request.params, 'path');
-    const { image, findings } = await loadMarked(digest);
-    const sbom = await store.getSbom(digest);
-    return { image, distro: sbom?.distro, packages: sbom?.packages ?? [], summary: summarize(findings), findings };
-  });
+  app.get(
+    '/api/v1/images/:digest',
+    { schema: { summary: 'One image with its packages and findings (disabled ones marked)', tags: ['images'], security: SECURITY, params: jsonSchema(digestParam), querystring: jsonSchema(detailQuery) } },
+    async (request) => {
+      auth.require(request, 'reader');
+      const { digest } = parseInput(digestParam, request.params, 'path');
+      const q = parseInput(detailQuery, request.query, 'query');
+      const { image, findings } = await loadMarked(digest, q.includeDisabled);
+      const sbom = await store.getSbom(digest);
+      return { image, distro: sbom?.distro, packages: sbom?.packages ?? [], summary: summarize(findings), findings };
+    },
+  );
 
   app.get(
     '/api/v1/images/:digest/findings',
