@@ -308,7 +308,7 @@ describe('namespace objects from the API server', () => {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     const address = api.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    const lookup = createPollingClusterCache(createTransport({ name: 't', server: `http://127.0.0.1:${port}`, insecureSkipTlsVerify: false }), silentLogger);
+    const lookup = createPollingClusterCache(createTransport({ name: 't', server: `http://127.0.0.1:${port}`, insecureSkipTlsVerify: true }), silentLogger);
     try {
       await lookup.refresh();
       const engine = createPolicyEngine(
