@@ -1,9 +1,10 @@
 import { celFunc, celList, celMap, CelScalar, isCelList, isCelMap, isCelUint, listType, parse, plan, isCelError, type CelEnv, type CelInput, type CelValue } from '@bufbuild/cel';
 import { AppError, errorMessage } from '../core/index.js';
-import { PodTemplateSchema, type PodLike } from '../kube/model.js';
+import type { PodLike } from '../kube/model.js';
 import { evaluatePodSecurity, PSS_LEVELS, type PssLevel } from '../kube/pss/evaluate.js';
 import { createCelEnv } from '../rules/index.js';
 import { KUBERNETES_CEL_FUNCTIONS } from './k8s-cel.js';
+import { pssPodOf } from './pss-pod.js';
 
 /**
  * The CEL environment of admission policies: the shared rule environment (standard library, the
@@ -110,15 +111,18 @@ function isPssLevel(value: string): value is PssLevel {
 
 const parsedPods = new WeakMap<object, PodLike>();
 
-/** The typed pod for the PSS evaluator: from the source JSON when the value was built by toCelInput. */
+/**
+ * The typed pod for the PSS evaluator: from the source JSON when the value was built by toCelInput,
+ * reduced to the fields the evaluation depends on (pss-pod.ts).
+ */
 function podOf(value: CelValue): PodLike {
   const source = typeof value === 'object' && value !== null ? sources.get(value) : undefined;
   const known = source ? parsedPods.get(source) : undefined;
   if (known) return known;
-  const parsed = PodTemplateSchema.safeParse(source ?? celToJs(value));
-  if (!parsed.success) throw new Error(`podSecurity: the pod does not have the shape of a pod (${parsed.error.issues[0]?.message ?? ''})`);
-  if (source) parsedPods.set(source, parsed.data);
-  return parsed.data;
+  const parsed = pssPodOf(source ?? celToJs(value));
+  if (!parsed.ok) throw new Error(`podSecurity: the pod does not have the shape of a pod (${parsed.error})`);
+  if (source) parsedPods.set(source, parsed.pod);
+  return parsed.pod;
 }
 
 const podSecurityFunction = celFunc('podSecurity', [CelScalar.DYN, CelScalar.STRING, CelScalar.STRING], listType(CelScalar.DYN), (pod, level, version) => {

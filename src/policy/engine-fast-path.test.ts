@@ -71,7 +71,7 @@ describe('the container result cache', () => {
 
   it('answers a sequence of pods exactly as an engine without the cache does', () => {
     const cached = createPolicyEngine(bindAssignments(library, assignments));
-    const uncached = createPolicyEngine(bindAssignments(library, assignments), undefined, { containerCacheSize: 0 });
+    const uncached = createPolicyEngine(bindAssignments(library, assignments), undefined, { containerCacheSize: 0, outcomeCacheSize: 0 });
     const sequence = [pod(false), pod(true), pod(false), pod(true, 'registry.example.com/shop/checkout:latest'), pod(true)];
     const results = sequence.map((p) => cached.evaluate(sampleInput({ name: 'p', object: p, operation: 'CREATE' })));
     expect(results).toEqual(sequence.map((p) => uncached.evaluate(sampleInput({ name: 'p', object: p, operation: 'CREATE' }))));
@@ -97,7 +97,8 @@ describe('the container result cache', () => {
         };
       }
     }
-    const engine = createPolicyEngine(bound, undefined, { containerCacheSize: 2 });
+    // The outcome memo off: it would answer repeated pods before the container cache is asked.
+    const engine = createPolicyEngine(bound, undefined, { containerCacheSize: 2, outcomeCacheSize: 0 });
     const review = (p: ReturnType<typeof pod>) => engine.evaluate(sampleInput({ name: 'p', object: p, operation: 'CREATE' }));
     review(pod(false));
     expect(calls).toBe(2);
@@ -119,7 +120,7 @@ describe('the container result cache', () => {
         return check(b);
       };
     }
-    const engine = createPolicyEngine(bound);
+    const engine = createPolicyEngine(bound, undefined, { outcomeCacheSize: 0 });
     const big = pod(false);
     const env = Array.from({ length: 400 }, (_, i) => ({ name: `FEATURE_FLAG_${i}`, value: 'enabled-for-all-tenants' }));
     const withEnv = { ...big, spec: { containers: big.spec.containers.map((c) => ({ ...c, env })) } };

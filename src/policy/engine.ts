@@ -5,6 +5,8 @@ import { compileCheck, compileValue, policyCelEnv, policyVariablesOf, toCelInput
 export { toCelInput } from './cel-env.js';
 import { applyDefaults, validate } from './json-schema.js';
 import type { PolicyLibrary } from './load.js';
+import { createOutcomeMemo, RequestReads, type ReadRoots } from './memo.js';
+import { expressionReads, normalizeReads, type ValueRead } from './reads.js';
 import type { Assignment, Effect, LabelSelectorSpec, Operation, Policy, PolicySeverity, Scope, Validation } from './schema.js';
 
 /**
@@ -13,6 +15,9 @@ import type { Assignment, Effect, LabelSelectorSpec, Operation, Policy, PolicySe
  * each validation in its scope (the object, each pod or pod template, each container), collecting
  * violations with the field at fault. Parameters are validated against the policy's schema at
  * compile time, so a bad parameter is a start-up error, never a request-time surprise.
+ *
+ * An assignment's outcome is remembered by exactly what its expressions read (reads.ts, memo.ts),
+ * so the pods of one template, which differ in name, uid and timestamps, are judged once.
  */
 
 export type Json = Record<string, unknown>;
@@ -70,12 +75,22 @@ interface CompiledValidation {
   containerOnly: boolean;
 }
 
+/** What an assignment's outcome depends on besides its parameters (see memo.ts). */
+export interface PolicyReads {
+  /** Reads of object, oldObject, request, namespaceObject and (pod policies) pod; `id` names the read. */
+  paths: Array<{ read: ValueRead; id: string }>;
+  /** The outcome depends on the pod's containers (container-scope validations, or reads of `container`). */
+  containers: boolean;
+}
+
 export interface CompiledPolicy {
   policy: Policy;
   kinds: { any: boolean; bare: Set<string>; qualified: Set<string> };
   operations: Set<Operation>;
   variables: Array<{ name: string; program: ValueProgram }>;
   validations: CompiledValidation[];
+  /** Undefined when the outcome also depends on other objects of the cluster (lookups): never memoized. */
+  reads: PolicyReads | undefined;
 }
 
 export interface BoundAssignment {
@@ -138,6 +153,25 @@ function compileKinds(policy: Policy): CompiledPolicy['kinds'] {
   return kinds;
 }
 
+/** Variables whose values come from the request (params is fixed per assignment, variables derive from the rest). */
+const REQUEST_ROOTS = new Set(['object', 'oldObject', 'request', 'namespaceObject']);
+
+/** Reads of a compiled policy, from every expression it evaluates (variables, validations, messages). */
+function policyReads(policy: Policy): PolicyReads | undefined {
+  if (policy.lookups.length > 0) return undefined;
+  const expressions = [...policy.variables.map((v) => v.expression), ...policy.validations.flatMap((v) => [v.expression, ...(v.messageExpression === undefined ? [] : [v.messageExpression])])];
+  const all = normalizeReads(expressions.flatMap(expressionReads));
+  let containers = policy.target === 'pod' && policy.validations.some((v) => v.scope === 'container');
+  const paths: PolicyReads['paths'] = [];
+  for (const read of all) {
+    if (read.root === 'container') containers ||= policy.target === 'pod';
+    // pod and container are bound only for pod policies (null otherwise, like the other roots left out: constants).
+    const fromRequest = REQUEST_ROOTS.has(read.root) || (read.root === 'pod' && policy.target === 'pod');
+    if (fromRequest) paths.push({ read, id: `${read.root}\u0000${read.mode}\u0000${read.path.join('\u0000')}` });
+  }
+  return { paths, containers };
+}
+
 export function compilePolicy(policy: Policy, where = `policy ${policy.id}`): CompiledPolicy {
   const env = policyCelEnv();
   const defaultScope = policy.target === 'pod' ? 'pod' : 'object';
@@ -159,6 +193,8 @@ export function compilePolicy(policy: Policy, where = `policy ${policy.id}`): Co
         message: validation.messageExpression === undefined ? undefined : compileValue(env, validation.messageExpression, `${where} validation ${i + 1} messageExpression`),
       };
     }),
+    // Last: every expression has parsed by now, so a syntax error was reported above with its place.
+    reads: policyReads(policy),
   };
 }
 
@@ -331,7 +367,8 @@ const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers']
 
 interface ContainerRef {
   container: Json;
-  cel: CelInput;
+  /** The container as CEL sees it, made when a check first needs it. */
+  cel?: CelInput;
   path: string;
   name: string;
   field: (typeof CONTAINER_FIELDS)[number];
@@ -353,7 +390,7 @@ function containersOf(pod: Json, a: BoundAssignment | undefined): { refs: Contai
         excluded = true;
         return;
       }
-      refs.push({ container: c, cel: toCelInput(c), path: `spec.${field}[${i}]`, name, field });
+      refs.push({ container: c, path: `spec.${field}[${i}]`, name, field });
     });
   }
   return { refs, excluded };
@@ -397,12 +434,32 @@ export interface PolicyEngineOptions {
    * container many times; checks that read only `container` and `params` are then not re-run.
    */
   containerCacheSize?: number;
+  /**
+   * Assignment outcomes kept by what the assignment's expressions read (default 4096, 0 to keep
+   * none; see memo.ts). Pods of one template differ only in fields no policy reads (name, uid,
+   * creationTimestamp), so each assignment is evaluated once per template, not once per pod.
+   */
+  outcomeCacheSize?: number;
 }
 
 type CheckResult = ReturnType<CheckProgram>;
 
 /** Largest container JSON the result cache keeps (512 × 16 KiB bounds it at 8 MiB of keys). */
 const MAX_CACHED_CONTAINER_CHARS = 16 * 1024;
+
+/**
+ * A read set whose last MEMO_WINDOW lookups all missed (every pod new: its containers never repeat)
+ * goes cold: building its keys costs about a fifth of an evaluation for nothing, so only every
+ * MEMO_PROBE_EVERY-th request builds and stores them, until one of those hits again.
+ */
+const MEMO_WINDOW = 64;
+const MEMO_PROBE_EVERY = 16;
+
+/** What one assignment produced for one request. */
+interface Outcome {
+  violations: readonly Violation[];
+  errors: readonly EvaluationError[];
+}
 
 export function createPolicyEngine(assignments: readonly BoundAssignment[], objects: ObjectLookup = noObjects, options: PolicyEngineOptions = {}): PolicyEngine {
   const cacheSize = options.containerCacheSize ?? 512;
@@ -425,11 +482,101 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
     }
     return results;
   };
+  const outcomeCacheSize = options.outcomeCacheSize ?? 4096;
+  const memo = createOutcomeMemo<Outcome>(outcomeCacheSize);
+  // The distinct reads of all assignments, numbered, so a request computes each once; and the
+  // distinct read sets (a number of reads plus, maybe, the containers), so a request builds each key once.
+  const readSlots = new Map<string, number>();
+  const readList: ValueRead[] = [];
+  const readSets = new Map<string, number>();
+  const readSetOf = assignments.map((a) => {
+    const r = a.policy.reads;
+    if (r === undefined || outcomeCacheSize <= 0) return undefined;
+    const slots = r.paths.map(({ read, id }) => {
+      let slot = readSlots.get(id);
+      if (slot === undefined) {
+        slot = readList.length;
+        readList.push(read);
+        readSlots.set(id, slot);
+      }
+      return slot;
+    });
+    // Excluded containers change the pod the policy sees, as a function of the containers.
+    const excluding = (a.scope.excludedContainers?.length ?? 0) > 0 || a.excludedImages.length > 0;
+    const containers = a.policy.policy.target === 'pod' && (r.containers || excluding);
+    const signature = `${slots.join(',')}${containers ? ';c' : ''}`;
+    let set = readSets.get(signature);
+    if (set === undefined) {
+      set = readSets.size;
+      readSets.set(signature, set);
+    }
+    return { set, slots, containers };
+  });
+  /** Per read set: lookups and hits in the current window, and whether it is cold. */
+  const setStats = Array.from({ length: readSets.size }, () => ({ lookups: 0, hits: 0, cold: false }));
+  let requests = 0;
+
+  /** Counts a memo lookup of a read set; a window without a hit makes it cold, a hit warm. */
+  function looked(set: number, hit: boolean): void {
+    const s = setStats[set];
+    if (s === undefined) return;
+    s.lookups += 1;
+    if (hit) {
+      s.hits += 1;
+      s.cold = false;
+    }
+    if (s.lookups >= MEMO_WINDOW) {
+      s.cold = s.hits === 0;
+      s.lookups = 0;
+      s.hits = 0;
+    }
+  }
+
+  /** The memo key of an assignment for this request (undefined: not memoized), built once per read set. */
+  function keyOf(ai: number, kind: string, reads: RequestReads, target: PodTarget | undefined, keys: Array<string | null | undefined>): string | undefined {
+    const rs = readSetOf[ai];
+    if (rs === undefined) return undefined;
+    if (setStats[rs.set]?.cold && requests % MEMO_PROBE_EVERY !== 0) return undefined;
+    const known = keys[rs.set];
+    if (known !== undefined) return known ?? undefined;
+    let key: string | undefined = kind;
+    for (const slot of rs.slots) {
+      const n = reads.idOf(slot);
+      if (n < 0) {
+        key = undefined;
+        break;
+      }
+      key += `,${n}`;
+    }
+    if (key !== undefined && rs.containers && target) {
+      const n = reads.containersId(target.pod);
+      key = n < 0 ? undefined : `${key};${n}`;
+    }
+    keys[rs.set] = key ?? null;
+    return key;
+  }
+
   return {
     assignments,
     evaluate(input) {
-      const containerResults = new Map<Json, Array<CheckResult | undefined>>();
+      requests += 1;
+      const violations: Violation[] = [];
+      const errors: EvaluationError[] = [];
+      const applicable: string[] = [];
+      const subject = input.object ?? input.oldObject;
+      // One bindings object per request, made when the first assignment is evaluated (a request the
+      // memo answers whole needs none), its per-policy entries overwritten as policies are visited
+      // (evaluation is synchronous, so nothing else sees it in between).
+      let shared: Record<string, CelInput> | undefined;
+      let target: PodTarget | undefined | null = null;
+      let allContainers: ContainerRef[] | undefined;
+      let reads: RequestReads | undefined;
+      /** Keys by read set for this request: null when not memoized, undefined when not built yet. */
+      const keys: Array<string | null | undefined> = [];
+      const roots: ReadRoots = { object: input.object, oldObject: input.oldObject, request: input.request, namespaceObject: input.namespaceObject, pod: null };
+      let containerResults: Map<Json, Array<CheckResult | undefined>> | undefined;
       const cachedResults = (container: Json): Array<CheckResult | undefined> => {
+        containerResults ??= new Map();
         let results = containerResults.get(container);
         if (results === undefined) {
           results = resultsFor(JSON.stringify(container));
@@ -437,37 +584,20 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
         }
         return results;
       };
-      const violations: Violation[] = [];
-      const errors: EvaluationError[] = [];
-      const applicable: string[] = [];
-      const subject = input.object ?? input.oldObject;
-      // One bindings object per request, its per-policy entries overwritten as policies are visited
-      // (evaluation is synchronous, so nothing else sees it in between).
-      const bindings: Record<string, CelInput> = {
-        object: toCelInput(input.object),
-        oldObject: toCelInput(input.oldObject),
-        request: toCelInput(input.request),
-        namespaceObject: toCelInput(input.namespaceObject),
-      };
-      let target: PodTarget | undefined | null = null;
-      let allContainers: ContainerRef[] = [];
-      for (let ai = 0; ai < assignments.length; ai++) {
-        const a = assignments[ai];
-        if (a === undefined) continue;
+
+      /** Evaluates one assignment whose match block selected the object, pushing its violations and errors. */
+      const run = (ai: number, a: BoundAssignment): void => {
+        shared ??= {
+          object: toCelInput(input.object),
+          oldObject: toCelInput(input.oldObject),
+          request: toCelInput(input.request),
+          namespaceObject: toCelInput(input.namespaceObject),
+        };
+        const bindings = shared;
         const cp = a.policy;
         const policy = cp.policy;
-        if (!cp.operations.has(input.operation)) continue;
-        if (!kindMatches(cp.kinds, input.group, input.kind)) continue;
-        if (!scopeMatches(a, input, subject)) continue;
-        if (policy.target === 'pod') {
-          if (target === null) {
-            target = podTargetOf(input.kind, subject);
-            allContainers = target ? containersOf(target.pod, undefined).refs : [];
-          }
-          if (target === undefined) continue;
-        }
-        applicable.push(a.name);
-        let containers = allContainers;
+        let containers: ContainerRef[] = [];
+        const podTarget = target ?? undefined;
         bindings.params = a.params;
         bindings.pod = null;
         bindings.podPath = '';
@@ -479,28 +609,24 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
           for (const l of policy.lookups) found[l.name] = toCelInput(objects.list(l.kind, input.namespace));
           bindings.lookups = found;
         }
-        if (policy.target === 'pod' && target) {
+        if (policy.target === 'pod' && podTarget) {
           const excluding = (a.scope.excludedContainers?.length ?? 0) > 0 || a.excludedImages.length > 0;
-          const split = excluding ? containersOf(target.pod, a) : undefined;
-          if (split) containers = split.refs;
-          bindings.pod = toCelInput(split?.excluded ? withoutExcluded(target.pod, a) : target.pod);
-          bindings.podPath = target.prefix;
+          const split = excluding ? containersOf(podTarget.pod, a) : undefined;
+          allContainers ??= containersOf(podTarget.pod, undefined).refs;
+          containers = split ? split.refs : allContainers;
+          bindings.pod = toCelInput(split?.excluded ? withoutExcluded(podTarget.pod, a) : podTarget.pod);
+          bindings.podPath = podTarget.prefix;
         }
         if (cp.variables.length > 0) {
           const vars: Record<string, CelInput> = {};
           bindings.variables = vars;
-          let broken: string | undefined;
           for (const v of cp.variables) {
             const r = v.program(bindings);
             if (!r.ok) {
-              broken = `variable ${v.name}: ${r.error}`;
-              break;
+              errors.push({ policyId: policy.id, assignment: a.name, effect: a.effect, failurePolicy: policy.failurePolicy, error: `variable ${v.name}: ${r.error}` });
+              return;
             }
             vars[v.name] = r.value;
-          }
-          if (broken !== undefined) {
-            errors.push({ policyId: policy.id, assignment: a.name, effect: a.effect, failurePolicy: policy.failurePolicy, error: broken });
-            continue;
           }
         }
         for (let vi = 0; vi < cp.validations.length; vi++) {
@@ -511,6 +637,7 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
             const slot = slots[ai]?.[vi] ?? -1;
             for (const ref of containers) {
               if (lists && !lists.includes(ref.field)) continue;
+              ref.cel ??= toCelInput(ref.container);
               bindings.container = ref.cel;
               let r: CheckResult;
               if (slot < 0) {
@@ -523,7 +650,7 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
               if (!r.ok) {
                 errors.push({ policyId: policy.id, assignment: a.name, effect: a.effect, failurePolicy: policy.failurePolicy, error: `container ${ref.name}: ${r.error}` });
               } else if (!r.value) {
-                const field = joinField(`${target?.prefix ?? ''}${ref.path}.`, v.validation.field);
+                const field = joinField(`${podTarget?.prefix ?? ''}${ref.path}.`, v.validation.field);
                 violations.push(violationOf(a, `container "${ref.name}": ${messageOf(v, bindings, policy)}`, field));
               }
             }
@@ -534,10 +661,46 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
           if (!r.ok) {
             errors.push({ policyId: policy.id, assignment: a.name, effect: a.effect, failurePolicy: policy.failurePolicy, error: r.error });
           } else if (!r.value) {
-            const field = v.validation.field === undefined ? undefined : joinField(v.scope === 'pod' ? (target?.prefix ?? '') : '', v.validation.field);
+            const field = v.validation.field === undefined ? undefined : joinField(v.scope === 'pod' ? (podTarget?.prefix ?? '') : '', v.validation.field);
             violations.push(violationOf(a, messageOf(v, bindings, policy), field));
           }
         }
+      };
+
+      for (let ai = 0; ai < assignments.length; ai++) {
+        const a = assignments[ai];
+        if (a === undefined) continue;
+        const cp = a.policy;
+        if (!cp.operations.has(input.operation)) continue;
+        if (!kindMatches(cp.kinds, input.group, input.kind)) continue;
+        if (!scopeMatches(a, input, subject)) continue;
+        if (cp.policy.target === 'pod') {
+          if (target === null) {
+            target = podTargetOf(input.kind, subject);
+            roots.pod = target?.pod ?? null;
+          }
+          if (target === undefined) continue;
+        }
+        applicable.push(a.name);
+        let key: string | undefined;
+        try {
+          reads ??= new RequestReads(memo, roots, readList);
+          key = keyOf(ai, input.kind, reads, cp.policy.target === 'pod' ? (target ?? undefined) : undefined, keys);
+        } catch {
+          // A value JSON cannot write (not from a JSON document): evaluate without the memo.
+          key = undefined;
+        }
+        const known = key === undefined ? undefined : memo.get(ai, key);
+        if (key !== undefined) looked(readSetOf[ai]?.set ?? -1, known !== undefined);
+        if (known !== undefined) {
+          for (const v of known.violations) violations.push({ ...v });
+          for (const e of known.errors) errors.push({ ...e });
+          continue;
+        }
+        const vStart = violations.length;
+        const eStart = errors.length;
+        run(ai, a);
+        if (key !== undefined) memo.set(ai, key, { violations: violations.slice(vStart).map((v) => ({ ...v })), errors: errors.slice(eStart).map((e) => ({ ...e })) });
       }
       return { violations, errors, applicable };
     },

@@ -1,0 +1,222 @@
+import type { ValueRead } from './reads.js';
+
+/**
+ * The engine's memo of assignment outcomes. An assignment's violations and errors are a function of
+ * its parameters and of what its expressions read (reads.ts): the values at those paths of the
+ * request's variables, the pod's containers when it judges containers, and the kind (which places
+ * the pod template). The memo keys an outcome on exactly that, so pods that differ only where no
+ * policy looks — the name, uid and creationTimestamp of pods of one ReplicaSet, a StatefulSet pod's
+ * own labels, a DaemonSet pod's node affinity — share it, and any difference a policy reads is a
+ * new key.
+ *
+ * A key is short: each read's value is serialized (JSON) and interned to a number once per
+ * request, and the key is the assignment, the kind and those numbers. Numbers are never reused, so
+ * clearing the interner when it is full only turns old keys into misses. Memory is bounded: at most
+ * `size` outcomes (the oldest evicted first), fragments over MAX_FRAGMENT_CHARS are not kept
+ * (the assignment is then evaluated, not memoized, for that request), and the interner is cleared
+ * with the outcomes when it holds more than MAX_INTERNED_CHARS.
+ */
+
+export const MAX_FRAGMENT_CHARS = 64 * 1024;
+const MAX_INTERNED_CHARS = 4 * 1024 * 1024;
+
+export interface OutcomeMemo<T> {
+  /** The outcome of assignment `slot` for `key` (what it reads, serialized as numbers). */
+  get(slot: number, key: string): T | undefined;
+  set(slot: number, key: string, outcome: T): void;
+  /**
+   * The number of a serialized value (−1 when it is too large to keep). Two namespaces, so a JSON
+   * text is interned as it is, without a tag copied in front of a long string.
+   */
+  intern(fragment: string, space: 'json' | 'other'): number;
+  readonly size: number;
+}
+
+export function createOutcomeMemo<T>(size: number): OutcomeMemo<T> {
+  // One map per assignment: assignments that read the same things look up the same key string,
+  // whose hash is then computed once per request.
+  let outcomes: Array<Map<string, T> | undefined> = [];
+  // Insertion order across all maps, for eviction (oldest first; a hit does not move: re-ordering on
+  // every hit would cost more than the rare recompute).
+  let order: Array<[number, string]> = [];
+  let oldest = 0;
+  let count = 0;
+  let interned = { json: new Map<string, number>(), other: new Map<string, number>() };
+  let internedChars = 0;
+  let nextId = 0;
+  const clear = (): void => {
+    outcomes = [];
+    order = [];
+    oldest = 0;
+    count = 0;
+  };
+  return {
+    get: (slot, key) => outcomes[slot]?.get(key),
+    set(slot, key, outcome) {
+      if (size <= 0) return;
+      if (count >= size) {
+        const evicted = order[oldest];
+        oldest += 1;
+        if (evicted && outcomes[evicted[0]]?.delete(evicted[1])) count -= 1;
+        // Drop the consumed front of the queue now and then, not on every eviction.
+        if (oldest > size) {
+          order = order.slice(oldest);
+          oldest = 0;
+        }
+      }
+      let map = outcomes[slot];
+      if (map === undefined) {
+        map = new Map();
+        outcomes[slot] = map;
+      }
+      if (!map.has(key)) {
+        count += 1;
+        order.push([slot, key]);
+      }
+      map.set(key, outcome);
+    },
+    intern(fragment, space) {
+      if (fragment.length > MAX_FRAGMENT_CHARS) return -1;
+      let id = interned[space].get(fragment);
+      if (id === undefined) {
+        if (internedChars + fragment.length > MAX_INTERNED_CHARS) {
+          interned = { json: new Map(), other: new Map() };
+          internedChars = 0;
+          clear();
+        }
+        id = nextId++;
+        interned[space].set(fragment, id);
+        internedChars += fragment.length;
+      }
+      return id;
+    },
+    get size() {
+      return count;
+    },
+  };
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeTag(value: unknown): string {
+  if (value === undefined) return 'u';
+  if (value === null) return 'n';
+  if (Array.isArray(value)) return 'a';
+  return typeof value;
+}
+
+/** The structure of a value: map keys and list lengths kept, each scalar replaced by its type. */
+function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(shapeOf).join(',')}]`;
+  if (isObject(value)) {
+    let out = '{';
+    for (const key of Object.keys(value)) out += `${JSON.stringify(key)}:${shapeOf(value[key])},`;
+    return `${out}}`;
+  }
+  return typeTag(value);
+}
+
+/** The read's variables for one request (pod: the Pod or pod template; null for object policies). */
+export interface ReadRoots {
+  object: unknown;
+  oldObject: unknown;
+  request: unknown;
+  namespaceObject: unknown;
+  pod: unknown;
+}
+
+/**
+ * Serializes and interns, once per request, the values at the paths policies read. A path that
+ * meets a list, a scalar or null before its end records that value and the depth it stopped at
+ * (the value decides what the expression does there: an error, `has` false …); a missing key
+ * records its absence.
+ */
+export class RequestReads {
+  /** Interned numbers by read slot (the engine numbers its distinct reads); −2: not computed yet. */
+  private readonly ids: number[];
+  private containers = -2;
+  private readonly texts = new Map<object, number>();
+
+  constructor(
+    private readonly memo: OutcomeMemo<unknown>,
+    private readonly roots: ReadRoots,
+    private readonly reads: readonly ValueRead[],
+  ) {
+    this.ids = new Array<number>(reads.length).fill(-2);
+  }
+
+  /** JSON of a value ('~' for undefined). */
+  private static json(value: unknown): string {
+    return value === undefined ? '~' : JSON.stringify(value);
+  }
+
+  private root(name: string): unknown {
+    switch (name) {
+      case 'object':
+        return this.roots.object;
+      case 'oldObject':
+        return this.roots.oldObject;
+      case 'request':
+        return this.roots.request;
+      case 'namespaceObject':
+        return this.roots.namespaceObject;
+      case 'pod':
+        return this.roots.pod;
+      default:
+        throw new Error(`policy variable ${name} is not read from the request`);
+    }
+  }
+
+  /** The interned number of a value's JSON (−1: too large to memoize), computed once per object per request. */
+  private jsonId(value: unknown): number {
+    if (typeof value !== 'object' || value === null) return this.memo.intern(RequestReads.json(value), 'json');
+    let n = this.texts.get(value);
+    if (n === undefined) {
+      n = this.memo.intern(RequestReads.json(value), 'json');
+      this.texts.set(value, n);
+    }
+    return n;
+  }
+
+  private fragmentId(read: ValueRead): number {
+    let cur: unknown = this.root(read.root);
+    for (let i = 0; i < read.path.length; i++) {
+      if (!isObject(cur)) {
+        const n = this.jsonId(cur);
+        return n < 0 ? -1 : this.memo.intern(`${i}:${n}`, 'other');
+      }
+      const key = read.path[i] ?? '';
+      cur = Object.hasOwn(cur, key) ? cur[key] : undefined;
+    }
+    if (read.mode === 'type') return this.memo.intern(`t:${typeTag(cur)}`, 'other');
+    if (read.mode === 'shape') return this.memo.intern(`s:${shapeOf(cur)}`, 'other');
+    // The common case, and the one with long texts: the JSON itself is the fragment.
+    return this.jsonId(cur);
+  }
+
+  /** The interned number of read `slot` (−1: too large to memoize). */
+  idOf(slot: number): number {
+    let n = this.ids[slot] ?? -1;
+    if (n === -2) {
+      const read = this.reads[slot];
+      n = read === undefined ? -1 : this.fragmentId(read);
+      this.ids[slot] = n;
+    }
+    return n;
+  }
+
+  /** The interned number of the pod's container lists (−1: too large to memoize). */
+  containersId(pod: JsonObject): number {
+    if (this.containers === -2) {
+      const spec = pod.spec;
+      // A list's number is kept per object: a pod-level read of the same list reuses it.
+      const ids = isObject(spec) ? [spec.initContainers, spec.containers, spec.ephemeralContainers].map((list) => this.jsonId(list)) : [];
+      this.containers = ids.some((id) => id < 0) ? -1 : this.memo.intern(`c:${ids.join(',')}`, 'other');
+    }
+    return this.containers;
+  }
+}
