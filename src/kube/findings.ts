@@ -58,7 +58,19 @@ export function isNetworkVector(vector: string): boolean {
   return /(^|\/)AV:N(\/|$)/.test(vector);
 }
 
-export function toImageFinding(f: z.infer<typeof ReportSchema>['findings'][number]): ImageFinding {
+/** What a finding needs to become an ImageFinding: a finding of src/core as the server stores it, or one of a JSON scan report. */
+export interface FindingSource {
+  advisoryId: string;
+  severity: string;
+  fixState?: string;
+  fixedVersions: readonly string[];
+  installedVersion: string;
+  package: { name: string };
+  cvss?: { vector: string; baseScore: number };
+  kev?: unknown;
+}
+
+export function toImageFinding(f: FindingSource): ImageFinding {
   const vector = f.cvss?.vector ?? '';
   return {
     id: f.advisoryId,

@@ -386,6 +386,15 @@ export function buildGraph(inventories: readonly Inventory[], options: GraphOpti
   return graph;
 }
 
+/**
+ * Replaces every image's findings from a lookup, for callers that learn which images run from the
+ * graph itself (the server: build, ask its store for those images, attach). Containers point at
+ * their image views, so paths, posture and the explorer see the new findings.
+ */
+export function attachFindings(graph: KubeGraph, lookup: FindingsLookup): void {
+  for (const image of graph.images) image.findings = [...lookup({ digest: image.digest, ref: image.ref })];
+}
+
 function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imageView: (parts: ImageParts, digest: string) => ImageView): void {
   const c = inv.cluster;
   const clusterId = `${c}`;

@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { AppError, errorMessage, type Clock, type Finding, type Logger } from '../core/index.js';
+import { AppError, errorMessage, type Clock, type Logger } from '../core/index.js';
 import type { ClusterConfig } from '../config/index.js';
 import {
   apiResources,
+  attachFindings,
   buildGraph,
   compileQuery,
   computeAttackPaths,
@@ -14,12 +15,12 @@ import {
   inClusterConnection,
   inventoryCounts,
   inventoryFromFiles,
-  isNetworkVector,
   loadDefaultSettings,
   loadRecommendationSpecs,
   mergeSettings,
   runningImages,
   runPosture,
+  toImageFinding,
   type FindingsLookup,
   type ImageFinding,
   type ImageView,
@@ -126,23 +127,6 @@ export function clusterSource(cluster: ClusterConfig): ClusterSource {
   return cluster.from !== undefined ? 'files' : cluster.inCluster === true ? 'in-cluster' : 'kubeconfig';
 }
 
-/** A stored finding as the graph sees it. */
-export function toImageFinding(f: Finding): ImageFinding {
-  const vector = f.cvss?.vector ?? '';
-  return {
-    id: f.advisoryId,
-    severity: f.severity,
-    fixed: f.fixedVersions.length > 0 || f.fixState === 'fixed',
-    fixedVersion: f.fixedVersions[0] ?? '',
-    package: f.package.name,
-    installed: f.installedVersion,
-    cvss: f.cvss?.baseScore ?? 0,
-    vector,
-    network: isNetworkVector(vector),
-    kev: f.kev !== undefined,
-  };
-}
-
 interface Loaded {
   inventory: Inventory;
   /** Kinds the API refused or did not answer for (none for files). */
@@ -228,8 +212,10 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
   };
 
   const buildEntry = async (inventory: Inventory, now: Date): Promise<GraphEntry> => {
-    const findings = await findingsFor(buildGraph([inventory]).images, now);
-    return { inventory, graph: buildGraph([inventory], { findings }), findings, builtAt: now };
+    const graph = buildGraph([inventory]);
+    const findings = await findingsFor(graph.images, now);
+    attachFindings(graph, findings);
+    return { inventory, graph, findings, builtAt: now };
   };
 
   const syncOne = async (cluster: ClusterConfig, force: boolean): Promise<SyncResult> => {
