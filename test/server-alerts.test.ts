@@ -12,7 +12,7 @@ import { createServer, type ServerParts } from '../src/server/server.js';
 import { createShipper } from '../src/sensor/ship.js';
 import { alertSchema } from '../src/store/index.js';
 import { freePort } from './support/registry.js';
-import { createPgDatabase, postgresAvailable, views, waitFor } from './server-support.js';
+import { storeBackends, views, waitFor } from './server-support.js';
 
 /**
  * Threat alerts reaching the server: kube-apiserver's audit webhook backend (EventList batches) and
@@ -138,21 +138,7 @@ function serverConfig(database: string, dir: string, overrides: Record<string, u
   );
 }
 
-const pgAvailable = await postgresAvailable();
-if (!pgAvailable) console.warn('server-alerts PostgreSQL tests skipped: no PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth)');
-
-interface Backend {
-  name: string;
-  skip: boolean;
-  open(dir: string): Promise<{ database: string; drop(): Promise<void> }>;
-}
-const BACKENDS: Backend[] = [
-  { name: 'SQLite', skip: false, open: async (dir) => ({ database: join(dir, 'store.sqlite'), drop: async () => undefined }) },
-  { name: 'PostgreSQL', skip: !pgAvailable, open: async () => {
-    const db = await createPgDatabase();
-    return { database: db.url, drop: db.drop };
-  } },
-];
+const BACKENDS = await storeBackends('server-alerts');
 
 describe.each(BACKENDS)('alerts API over $name', (backend) => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-alerts-'));

@@ -12,7 +12,7 @@ import { openClusterStore } from '../src/store/index.js';
 import { freePort } from './support/registry.js';
 import { BUSYBOX_DIGEST, KUBE_FIXTURES, NGINX_DIGEST, nginxFindings, replayCluster, storeScanResult } from './support/cluster-fixture.js';
 import { startKubeReplay, type KubeReplay } from './support/kube-api.js';
-import { createPgDatabase, postgresAvailable } from './server-support.js';
+import { storeBackends } from './server-support.js';
 
 /**
  * The server's cluster collector end to end: two clusters (the src/kube fixture cluster read from
@@ -35,25 +35,7 @@ function travelClock(start: string): Clock & { set(iso: string): void } {
   return { now: () => new Date(now.getTime()), set: (iso) => void (now = new Date(iso)) };
 }
 
-const pgAvailable = await postgresAvailable();
-if (!pgAvailable) console.warn('server-clusters PostgreSQL tests skipped: no PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth)');
-
-interface Backend {
-  name: string;
-  skip: boolean;
-  open(dir: string): Promise<{ database: string; drop(): Promise<void> }>;
-}
-const BACKENDS: Backend[] = [
-  { name: 'SQLite', skip: false, open: async (dir) => ({ database: join(dir, 'store.sqlite'), drop: async () => undefined }) },
-  {
-    name: 'PostgreSQL',
-    skip: !pgAvailable,
-    open: async () => {
-      const db = await createPgDatabase();
-      return { database: db.url, drop: db.drop };
-    },
-  },
-];
+const BACKENDS = await storeBackends('server-clusters');
 
 const recommendationList = z.object({
   total: z.number(),

@@ -172,6 +172,30 @@ export async function postgresAvailable(): Promise<boolean> {
   }
 }
 
+/** A store for a server test: an SQLite file in the test's dir, or a fresh PostgreSQL database (skipped when none answers). */
+export interface StoreBackend {
+  name: string;
+  skip: boolean;
+  open(dir: string): Promise<{ database: string; drop(): Promise<void> }>;
+}
+
+/** SQLite and PostgreSQL backends for `describe.each`; warns once, naming the suite, when PostgreSQL is absent. */
+export async function storeBackends(suite: string): Promise<StoreBackend[]> {
+  const pgAvailable = await postgresAvailable();
+  if (!pgAvailable) console.warn(`${suite} PostgreSQL tests skipped: no PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth)`);
+  return [
+    { name: 'SQLite', skip: false, open: async (dir) => ({ database: join(dir, 'store.sqlite'), drop: async () => undefined }) },
+    {
+      name: 'PostgreSQL',
+      skip: !pgAvailable,
+      open: async () => {
+        const db = await createPgDatabase();
+        return { database: db.url, drop: db.drop };
+      },
+    },
+  ];
+}
+
 /** Creates `palisade_test_<random>`; returns its URL and a drop function. */
 export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `palisade_test_${randomBytes(5).toString('hex')}`;
