@@ -32,6 +32,7 @@ import {
 import type { RunningImage, Store } from '../store/index.js';
 import { openClusterStore, type ClusterCounts, type ClusterStore, type ClusterSyncState, type RecommendationFilter, type StoredAttackPath, type StoredRecommendation, type SyncOutcome } from '../store/clusters.js';
 import { markFindings } from './disable.js';
+import { serialTicker } from './ticker.js';
 
 /**
  * The server's cluster collector. For every configured cluster, once per interval (one replica
@@ -155,8 +156,6 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
   const graphs = new Map<string, GraphEntry>();
   const building = new Map<string, Promise<GraphEntry>>();
   const inflight = new Set<Promise<unknown>>();
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
   let stopping = false;
 
   const clusterNamed = (name: string): ClusterConfig => {
@@ -334,13 +333,13 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
 
   let combined: { key: string; graph: KubeGraph } | undefined;
 
+  const ticker = serialTicker(tick, log, 'cluster sync');
+
   return {
     clusters: deps.clusters,
 
     tick() {
-      const run = current.then(tick, tick);
-      current = run.catch(() => undefined);
-      return track(run);
+      return track(ticker.run());
     },
 
     async syncNow(name) {
@@ -353,19 +352,12 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
 
     start(intervalMs) {
       if (deps.clusters.length === 0) return;
-      const fire = (): void => {
-        const run = current.then(tick, tick);
-        current = run.catch((error: unknown) => log.error({ error: errorMessage(error) }, 'cluster sync tick failed'));
-      };
-      fire();
-      timer = setInterval(fire, intervalMs);
-      timer.unref();
+      ticker.start(intervalMs);
     },
 
     async stop() {
       stopping = true;
-      if (timer) clearInterval(timer);
-      await current;
+      await ticker.stop();
       await Promise.allSettled([...inflight]);
       await clusterStore.close();
     },

@@ -4,6 +4,7 @@ import type { AdvisoryProvider } from './advisory.js';
 import { syncCatalogue } from './catalog-sync.js';
 import type { RegistryDirectory } from './registries.js';
 import type { ScanService } from './scan-service.js';
+import { serialTicker } from './ticker.js';
 import { monthOf } from './usage.js';
 
 /**
@@ -32,8 +33,6 @@ export function createScheduler(deps: {
 }): Scheduler {
   const { store, scans, advisory, registries, clock, log } = deps;
   const lastSync = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
 
   const tick = async (): Promise<{ reevaluations: string[]; synced: string[]; released: string[] }> => {
     const now = clock.now();
@@ -70,24 +69,6 @@ export function createScheduler(deps: {
     return { reevaluations, synced, released: rules.released };
   };
 
-  return {
-    tick: () => {
-      const run = current.then(tick, tick);
-      current = run.catch(() => undefined);
-      return run;
-    },
-    start(intervalMs) {
-      const fire = (): void => {
-        const run = current.then(tick, tick);
-        current = run.catch((error: unknown) => log.error({ error: errorMessage(error) }, 'scheduler tick failed'));
-      };
-      fire();
-      timer = setInterval(fire, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      await current;
-    },
-  };
+  const ticker = serialTicker(tick, log, 'scheduler');
+  return { tick: ticker.run, start: ticker.start, stop: ticker.stop };
 }
