@@ -5,25 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createJsonLogger, silentLogger, type Clock } from '../src/core/index.js';
+import { createJsonLogger, silentLogger } from '../src/core/index.js';
 import { parseConfig, type ServerConfig } from '../src/config/index.js';
 import { EVENT_HEADER } from '../src/server/events.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../src/threat/alert.js';
 import { createServer, type ServerParts } from '../src/server/server.js';
 import { freePort, registryAvailable, skopeoCopy, skopeoCopyAsync, startRegistry, type RunningRegistry } from './support/registry.js';
 import { startTokenServer, type TokenServer } from './support/token-server.js';
-import { ADVISORIES, buildAdvisoryDb, views, waitFor, writeFixtureImage } from './server-support.js';
+import { ADVISORIES, buildAdvisoryDb, travelClock, views, waitFor, writeFixtureImage } from './server-support.js';
 
 const ADMIN = 'admin-token-0123456789';
 const READER = 'reader-token-0123456789';
 const SECRET = 'notify-secret-0123456789';
 const HOOK_SECRET = 'webhook-secret-0123456789';
 
-/** A clock the test moves by hand. */
-function travelClock(start: string): Clock & { set(iso: string): void } {
-  let now = new Date(start);
-  return { now: () => new Date(now.getTime()), set: (iso) => void (now = new Date(iso)) };
-}
 
 if (!registryAvailable()) console.warn('server-api tests skipped: /usr/bin/docker-registry or skopeo is not installed');
 

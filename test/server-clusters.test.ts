@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { silentLogger, type Clock } from '../src/core/index.js';
+import { silentLogger } from '../src/core/index.js';
 import { parseConfig, type ServerConfig } from '../src/config/index.js';
 import { createServer, type ServerParts } from '../src/server/server.js';
 import { runGroup } from '../src/cli/__fixtures__/run.js';
@@ -12,7 +12,7 @@ import { openClusterStore } from '../src/store/index.js';
 import { freePort } from './support/registry.js';
 import { BUSYBOX_DIGEST, KUBE_FIXTURES, NGINX_DIGEST, nginxFindings, replayCluster, storeScanResult } from './support/cluster-fixture.js';
 import { startKubeReplay, type KubeReplay } from './support/kube-api.js';
-import { storeBackends } from './server-support.js';
+import { storeBackends, travelClock } from './server-support.js';
 
 /**
  * The server's cluster collector end to end: two clusters (the src/kube fixture cluster read from
@@ -30,10 +30,6 @@ const T1 = '2026-05-04T10:00:00.000Z';
 const T1_LATER = '2026-05-04T10:05:00.000Z';
 const T2 = '2026-05-04T10:20:00.000Z';
 
-function travelClock(start: string): Clock & { set(iso: string): void } {
-  let now = new Date(start);
-  return { now: () => new Date(now.getTime()), set: (iso) => void (now = new Date(iso)) };
-}
 
 const BACKENDS = await storeBackends('server-clusters');
 

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { fixedClock, silentLogger } from '../src/core/index.js';
+import { fixedClock, silentLogger, type Clock } from '../src/core/index.js';
 import { importFeeds } from '../src/vulndb/import.js';
 
 /**
@@ -159,6 +159,12 @@ export async function writeFixtureImage(dir: string, marker: string, tag = 'late
     }),
   );
   return { source: `oci:${dir}:${tag}`, digest: sha256(manifest) };
+}
+
+/** A clock the test moves by hand. */
+export function travelClock(start: string): Clock & { set(iso: string): void } {
+  let now = new Date(start);
+  return { now: () => new Date(now.getTime()), set: (iso) => void (now = new Date(iso)) };
 }
 
 export async function postgresAvailable(): Promise<boolean> {
