@@ -25,7 +25,7 @@ export interface WatchedRegistry {
   host: string;
   baseUrl: string;
   insecure: boolean;
-  credentials?: { username: string; password: string };
+  /** Logs in with the registry's credentials (catalogue sync and scans both go through it). */
   client: RegistryClient;
   syncIntervalSeconds: number;
   notificationSecret?: string;
@@ -91,7 +91,6 @@ export function createRegistryDirectory(configs: readonly RegistryConfig[], log:
       syncIntervalSeconds: config.syncIntervalSeconds,
       watches: (repository) => (include.length === 0 || include.some((re) => re.test(repository))) && !exclude.some((re) => re.test(repository)),
     };
-    if (credentials) registry.credentials = credentials;
     if (config.notificationSecret) registry.notificationSecret = config.notificationSecret;
     return registry;
   });
