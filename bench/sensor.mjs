@@ -1,28 +1,49 @@
 // Sensor cost and coverage on this machine (run after `npm run build`; needs Linux and /proc):
-//   node bench/sensor.mjs [--seconds 30] [--procs 1000] [--rate 50] [--no-coverage]
-// 1. Starts 1,000 long-running processes and 50 new short processes per second.
-// 2. Runs `palisade sensor --interval 100ms` as its own process and measures its CPU (utime+stime
-//    from /proc/PID/stat) and RSS (VmRSS, VmHWM) over the window.
+//   node bench/sensor.mjs [--seconds 30] [--procs 1000] [--rate 50] [--no-coverage] [--isolate] [--cli dist/cli/main.js]
+// 1. Starts 1,000 long-running processes and 50 new 200 ms-lived processes per second.
+// 2. Runs `palisade sensor --interval 100ms` as its own process and measures, over two windows of
+//    --seconds each (the first starting 2 s after the sensor started, the second right after it),
+//    its CPU time (utime+stime from /proc/PID/stat: what it used, however busy the machine is) as a
+//    share of one core, and its peak RSS (VmHWM). The first window includes V8 compiling the hot
+//    code; the second is the steady state a long-running DaemonSet pod is in.
 // 3. Starts a fake miner (a copy of sleep named xmrig) every 2 s and times spawn → alert line.
-// 4. Runs the sensor with --events and counts how many 50 ms-lived (and 200 ms-lived) processes it saw.
+// 4. Runs the sensor with --events and counts how many 50 ms-lived (and 200 ms-lived) processes it
+//    reported (an exec event of that pid).
+// --isolate runs it all in a new pid and network namespace (unshare, needs root): the sensor then
+// sees exactly the load above and nothing else the machine runs. --cli measures another build.
 // Compared with the published limits of Defender for Containers' collector DaemonSet pod
 // (cpu 360m, memory 296Mi; DEFENDER-REFERENCE.md §5). Every spawned process is killed at the end.
-import { spawn } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'dist', 'cli', 'main.js');
-const arg = (name, fallback) => {
+const option = (name) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
-const SECONDS = arg('seconds', 30);
-const PROCS = arg('procs', 1000);
-const RATE = arg('rate', 50);
+const CLI = resolve(option('cli') ?? join(here, '..', 'dist', 'cli', 'main.js'));
+const SECONDS = Number(option('seconds') ?? 30);
+const PROCS = Number(option('procs') ?? 1000);
+const RATE = Number(option('rate') ?? 50);
 const TICKS_PER_SECOND = 100;
+const LIMITS = { cpuMillicores: 360, memoryMiB: 296 };
+
+if (process.argv.includes('--isolate') && process.env.PALISADE_BENCH_ISOLATED !== '1') {
+  const args = process.argv.slice(1).filter((a) => a !== '--isolate');
+  const run = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--net', process.execPath, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, PALISADE_BENCH_ISOLATED: '1' },
+  });
+  if (run.error || run.status === null) {
+    console.error(`--isolate needs root and unshare(1): ${run.error?.message ?? `ended by ${run.signal}`}`);
+    process.exit(1);
+  }
+  process.exit(run.status);
+}
+const isolated = process.env.PALISADE_BENCH_ISOLATED === '1';
 
 const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
 const groups = [];
@@ -46,6 +67,8 @@ process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 function cpuTicks(pid) {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -59,6 +82,7 @@ function memory(pid) {
 }
 
 function startSensor(extra) {
+  // --node (not --node-name) so that older builds given with --cli run too.
   const child = spawn(process.execPath, [CLI, 'sensor', '--interval', '100ms', '--skip-existing', '--node', 'bench-node', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const state = { child, lines: [], err: '', started: false, partial: '' };
@@ -85,7 +109,7 @@ async function stopSensor(state) {
   await new Promise((r) => state.child.once('exit', r));
   const last = state.err.trim().split('\n').pop() ?? '{}';
   try {
-    return JSON.parse(last).counters;
+    return JSON.parse(last);
   } catch {
     return undefined;
   }
@@ -95,30 +119,31 @@ async function stopSensor(state) {
 async function backgroundSleeps(n) {
   const child = spawn('sh', ['-c', `i=0; while [ $i -lt ${n} ]; do sleep 3600 & i=$((i+1)); done; wait`], { stdio: 'ignore', detached: true });
   groups.push(child.pid);
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     const count = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length);
     if (count >= n) return;
     await sleepMs(50);
   }
 }
 
-/** Starts `rate` processes per second, each living `lifeMs`, in one process group; returns their pids. */
+// The short processes come from a small Perl loop (fork + exec of sleep): a node parent cannot
+// spawn 50 processes a second on a busy 2-core machine without starving the measuring loop.
+const CHURN = `use Time::HiRes qw(time sleep); $| = 1; $SIG{CHLD} = 'IGNORE';
+my ($rate, $life, $secs) = @ARGV; my $start = time; my $n = 0;
+while ((my $now = time) - $start < $secs) {
+  while ($n < ($now - $start) * $rate) { my $pid = fork(); if ($pid == 0) { exec('sleep', $life); exit 1; } print "$pid\\n"; $n++; }
+  sleep(0.002);
+}`;
+
+/** Starts `rate` processes per second, each living `lifeMs`, for `seconds`; resolves with their pids once they ended. */
 function churn(rate, lifeMs, seconds) {
-  const pids = [];
-  const leader = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
-  groups.push(leader.pid);
-  const every = 1000 / rate;
-  const until = performance.now() + seconds * 1000;
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      if (performance.now() > until) {
-        clearInterval(timer);
-        setTimeout(() => resolve(pids), lifeMs + 300);
-        return;
-      }
-      const c = spawn('sleep', [String(lifeMs / 1000)], { stdio: 'ignore' });
-      pids.push(c.pid);
-    }, every);
+  const child = spawn('perl', ['-e', CHURN, String(rate), String(lifeMs / 1000), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => setTimeout(() => resolve(out.split('\n').filter(Boolean).map(Number)), lifeMs + 300));
   });
 }
 
@@ -126,21 +151,25 @@ function fmt(n, digits = 1) {
   return Number(n).toFixed(digits);
 }
 
-console.log(`sensor bench: ${PROCS} running processes, ${RATE} new processes/s, --interval 100ms, ${SECONDS}s window, ${readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+console.log(
+  `sensor bench: ${PROCS} running processes, ${RATE} new processes/s, --interval 100ms, 2 windows of ${SECONDS}s, ${readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length} cores, ${isolated ? 'isolated (own pid and network namespace)' : 'whole machine (the sensor sees every process on it)'}, load at start ${loadavg()}, ${CLI}`,
+);
 
 // Phase 1: cost and latency under load.
 await backgroundSleeps(PROCS);
 const sensor = startSensor([]);
 await waitStarted(sensor);
+const pid = sensor.child.pid;
+const churning = churn(RATE, 200, 2 * SECONDS + 2);
 await sleepMs(2000);
-const churning = churn(RATE, 200, SECONDS);
-const t0 = performance.now();
-const c0 = cpuTicks(sensor.child.pid);
+const marks = [{ at: performance.now(), ticks: cpuTicks(pid) }];
 let maxRss = 0;
 const latencies = [];
 let missed = 0;
 let m = 0;
-while (performance.now() - t0 < SECONDS * 1000) {
+const t0 = performance.now();
+while (performance.now() - t0 < 2 * SECONDS * 1000) {
+  if (marks.length === 1 && performance.now() - t0 >= SECONDS * 1000) marks.push({ at: performance.now(), ticks: cpuTicks(pid) });
   const d = join(dir, `m${m++}`);
   mkdirSync(d);
   const exe = join(d, 'xmrig');
@@ -158,17 +187,20 @@ while (performance.now() - t0 < SECONDS * 1000) {
   }
   if (found) latencies.push(found.at - spawnedAt);
   else missed += 1;
-  maxRss = Math.max(maxRss, memory(sensor.child.pid).rssMiB);
+  maxRss = Math.max(maxRss, memory(pid).rssMiB);
   await sleepMs(Math.max(0, 2000 - (performance.now() - spawnedAt)));
 }
-const c1 = cpuTicks(sensor.child.pid);
-const elapsed = (performance.now() - t0) / 1000;
-const mem = memory(sensor.child.pid);
-await churning;
-const counters = await stopSensor(sensor);
-const cpuPercent = ((c1 - c0) / TICKS_PER_SECOND / elapsed) * 100;
+marks.push({ at: performance.now(), ticks: cpuTicks(pid) });
+const mem = memory(pid);
+const loadEnd = loadavg();
+const churned = (await churning).length;
+const final = await stopSensor(sensor);
+const counters = final?.counters;
+const cpuPercent = (a, b) => ((b.ticks - a.ticks) / TICKS_PER_SECOND / ((b.at - a.at) / 1000)) * 100;
+const cpuFirst = cpuPercent(marks[0], marks[1]);
+const cpuSteady = cpuPercent(marks[1], marks[2]);
 latencies.sort((a, b) => a - b);
-const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+const pct = (p) => latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? NaN;
 
 // Phase 2: coverage of short-lived processes (events printed).
 async function coverage(lifeMs, count) {
@@ -181,8 +213,8 @@ async function coverage(lifeMs, count) {
   const seen = new Set();
   for (const { line } of s.lines) {
     if (!line.startsWith('{"event"')) continue;
-    const m = /"kind":"exec".*?"process":\{"pid":(\d+)/.exec(line);
-    if (m) seen.add(Number(m[1]));
+    const match = /"kind":"exec".*?"process":\{"pid":(\d+)/.exec(line);
+    if (match) seen.add(Number(match[1]));
   }
   return pids.filter((p) => seen.has(p)).length / pids.length;
 }
@@ -190,16 +222,21 @@ const skipCoverage = process.argv.includes('--no-coverage');
 const caught50 = skipCoverage ? NaN : await coverage(50, 250);
 const caught200 = skipCoverage ? NaN : await coverage(200, 250);
 
+const core = (percent) => `${fmt(percent, 2)} % (${fmt(percent * 10, 0)}m)`;
 console.log('');
+console.log(`load average: ${loadEnd} at the end of phase 1; ${churned} short processes started in phase 1 (${fmt(churned / (2 * SECONDS + 2), 0)}/s)`);
 console.log('| figure | Palisade sensor (this run) | target (issue 8) | Defender collector limit |');
 console.log('| --- | --- | --- | --- |');
-console.log(`| CPU, % of one core | ${fmt(cpuPercent, 2)} % (${fmt(cpuPercent * 10, 0)}m) | ≤ 5 % (50m) | 360m |`);
-console.log(`| RSS at end / peak (VmHWM) | ${fmt(mem.rssMiB)} MiB / ${fmt(mem.hwmMiB)} MiB (max sampled ${fmt(maxRss)}) | < 100 MB | 296 MiB |`);
-console.log(`| detection latency spawn → alert (p50 / p95 / max, n=${latencies.length}, missed ${missed}) | ${fmt(pct(0.5), 0)} / ${fmt(pct(0.95), 0)} / ${fmt(latencies.at(-1) ?? NaN, 0)} ms | < 1 s | n/d (eBPF) |`);
-console.log(`| 50 ms-lived processes seen at 100 ms poll | ${fmt(caught50 * 100, 0)} % | measured | ~100 % (eBPF) |`);
-console.log(`| 200 ms-lived processes seen at 100 ms poll | ${fmt(caught200 * 100, 0)} % | measured | ~100 % (eBPF) |`);
+console.log(`| CPU, share of one core, steady (second ${SECONDS} s window) | ${core(cpuSteady)} | ≤ 5 % (50m) | ${LIMITS.cpuMillicores}m |`);
+console.log(`| CPU, share of one core, first ${SECONDS} s after start (JIT warm-up) | ${core(cpuFirst)} | — | ${LIMITS.cpuMillicores}m |`);
+console.log(`| RSS at end / peak (VmHWM) | ${fmt(mem.rssMiB)} MiB / ${fmt(mem.hwmMiB)} MiB (max sampled ${fmt(maxRss)}) | < 100 MB (95.4 MiB) | ${LIMITS.memoryMiB} MiB |`);
+console.log(`| detection latency spawn → alert (p50 / p99 / max, n=${latencies.length}, missed ${missed}) | ${fmt(pct(0.5), 0)} / ${fmt(pct(0.99), 0)} / ${fmt(latencies.at(-1) ?? NaN, 0)} ms | < 1 s | n/d (eBPF) |`);
+console.log(`| 50 ms-lived processes reported at 100 ms poll | ${fmt(caught50 * 100, 0)} % | measured | ~100 % (eBPF) |`);
+console.log(`| 200 ms-lived processes reported at 100 ms poll | ${fmt(caught200 * 100, 0)} % | measured | ~100 % (eBPF) |`);
+if (final?.memory) console.log(`memory at exit (MiB): ${JSON.stringify(final.memory)}`);
 if (counters?.collector) {
   const c = counters.collector;
-  console.log(`collector: ticks ${c.ticks}, tracked ${c.processesTracked}, execs ${c.execs}, exits ${c.exits}, vanished ${c.vanished}, max tick ${fmt(c.maxTickMs)} ms, socket-table reads ${c.socketTableReads}`);
+  const extra = c.listings === undefined ? '' : `, listings ${c.listings}, probes ${c.listingsSkipped} (${c.pidsProbed} pids), forks deferred ${c.forksDeferred}, found by listing ${c.foundByListing}, socket tables skipped ${c.socketTablesSkipped}, fd scans ${c.fdScans}`;
+  console.log(`collector: ticks ${c.ticks}, tracked ${c.processesTracked}, execs ${c.execs} (in place ${c.execsInPlace}), exits ${c.exits}, vanished ${c.vanished}, max tick ${fmt(c.maxTickMs)} ms, socket-table reads ${c.socketTableReads}${extra}`);
 }
 cleanup();

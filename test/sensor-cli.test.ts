@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { AppError } from '../src/core/index.js';
+import { nodeName, youngGenerationFlag } from '../src/cli/sensor.js';
 import { assertBuilt, CLI, runCli } from './support/cli.js';
 import { Processes, renamedBinary } from './support/sensor.js';
 
@@ -46,6 +48,7 @@ describe('palisade sensor (built CLI)', () => {
     try {
       for (let i = 0; i < 300 && !err.includes('"sensor":"started"'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(err).toContain('"sensor":"started"');
+      expect(err).toContain('"youngGenerationCapped":true');
       const started = Date.now();
       const miner = p.start(renamedBinary(dir, '/usr/bin/sleep', 'xmrig'), ['5']);
       let seenAt = 0;
@@ -66,4 +69,31 @@ describe('palisade sensor (built CLI)', () => {
       await p.cleanup();
     }
   }, 40_000);
+});
+
+describe('palisade sensor settings', () => {
+  it.each([
+    [{ nodeName: 'worker-1' }, { NODE_NAME: 'worker-2' }, 'worker-1'],
+    [{ node: 'worker-1' }, { NODE_NAME: 'worker-2' }, 'worker-1'],
+    [{ nodeName: 'worker-1', node: 'worker-1' }, {}, 'worker-1'],
+    [{}, { NODE_NAME: 'worker-2' }, 'worker-2'],
+    [{}, { NODE_NAME: '  ' }, 'the-host'],
+    [{}, {}, 'the-host'],
+  ])('node name from %o and env %o is %s', (flags, env, expected) => {
+    expect(nodeName(flags, env, 'the-host')).toBe(expected);
+  });
+
+  it('refuses two different node names', () => {
+    expect(() => nodeName({ nodeName: 'a', node: 'b' }, {}, 'h')).toThrow(new AppError('BAD_INPUT', '--node-name a and --node b differ: give one of them'));
+  });
+
+  it.each([
+    [[], undefined, '--semi-space-growth-factor=1'],
+    [['--max-semi-space-size=4'], undefined, undefined],
+    [[], '--max-old-space-size=96 --max_semi_space_size=2', undefined],
+    [[], '--semi-space-growth-factor=2', undefined],
+    [['--inspect'], '--max-old-space-size=96', '--semi-space-growth-factor=1'],
+  ])('young generation: node %o, NODE_OPTIONS %s → %s', (execArgv, nodeOptions, expected) => {
+    expect(youngGenerationFlag(execArgv, nodeOptions)).toBe(expected);
+  });
 });

@@ -302,8 +302,9 @@ describe('sensor live detections (real processes)', () => {
     expect(live.alerts.filter((a) => a.rule === c.rule && involves(a, twin.pid)).map((a) => a.message)).toEqual([]);
     const alert = live.alerts.find((a) => a.rule === c.rule && involves(a, liveProc.pid));
     expect(alert?.source).toBe('runtime');
+    expect(alert?.target.node).toBe('live-node');
     if (c.container) {
-      expect(alert?.target).toEqual({ container: 'api', resource: 'pods', namespace: 'shop', name: 'api-7c9d8b7f5-x2k4q', image: 'registry.example.com/shop/api:2.14.1' });
+      expect(alert?.target).toEqual({ node: 'live-node', container: 'api', resource: 'pods', namespace: 'shop', name: 'api-7c9d8b7f5-x2k4q', image: 'registry.example.com/shop/api:2.14.1' });
     }
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 15_000);

@@ -2,20 +2,22 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { AppError, systemClock } from '../core/index.js';
-import { createCollector } from '../sensor/collector.js';
-import { createSensor, type InputKind } from '../sensor/agent.js';
-import { createKubeletFetcher, createPodCache } from '../sensor/pods.js';
-import { createShipper } from '../sensor/ship.js';
-import { alertToJsonLine } from '../threat/alert.js';
-import { createRuntimeAnalyzer, loadRuntimeRuleSet, type ImageFileLookup } from '../threat/runtime/index.js';
+import type { InputKind } from '../sensor/agent.js';
+import type { PodCache } from '../sensor/pods.js';
+import type { Shipper } from '../sensor/ship.js';
+import type { ImageFileLookup } from '../threat/runtime/index.js';
 import type { CliContext } from './context.js';
 
 /**
  * `palisade sensor`: the node agent. Polls /proc (and/or reads Falco / Tetragon JSON), runs the
  * runtime rules, and prints alerts as JSON lines, or ships them to the server with --server.
+ *
+ * The sensor's modules (rules, CEL, YAML, the collectors) are imported by the command itself, after
+ * it has capped V8's young generation (youngGenerationFlag): loading them is what would grow it.
  */
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -49,9 +51,40 @@ function inputStream(spec: string): Readable {
   return createReadStream(spec);
 }
 
+/**
+ * Keeps V8's young generation at its initial 1 MiB per semi-space (what `--max-semi-space-size=1`
+ * does at start-up, but settable from inside the process: V8 reads the growth factor each time it
+ * would grow the new space). The sensor allocates little per poll, so the default growth to 16 MiB
+ * semi-spaces only adds ~20 MiB of RSS. Returns the V8 flag to set, or undefined when the user set
+ * either flag in NODE_OPTIONS or on the node command line (theirs wins).
+ */
+export function youngGenerationFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
+  if (given.some((a) => /^--(max-semi-space-size|semi-space-growth-factor)\b/.test(a.replaceAll('_', '-')))) return undefined;
+  return '--semi-space-growth-factor=1';
+}
+
+/** The node name: --node-name (or its alias --node), else $NODE_NAME (the downward API's spec.nodeName), else the host name. */
+export function nodeName(flags: { nodeName?: string; node?: string }, env: NodeJS.ProcessEnv, host: string): string {
+  if (flags.nodeName !== undefined && flags.node !== undefined && flags.nodeName !== flags.node) {
+    throw new AppError('BAD_INPUT', `--node-name ${flags.nodeName} and --node ${flags.node} differ: give one of them`);
+  }
+  const name = (flags.nodeName ?? flags.node ?? env.NODE_NAME ?? '').trim() || host;
+  if (name.length > 253) throw new AppError('BAD_INPUT', 'the node name is longer than 253 characters: give the Kubernetes node name with --node-name');
+  return name;
+}
+
+/** The process's memory in MiB (RSS, V8 heap in use and reserved, buffers outside the heap), for the counters lines. */
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number): number => Math.round((n / 1048576) * 10) / 10;
+  return { rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), external: mib(m.external) };
+}
+
 interface SensorFlags {
   server?: string;
   token?: string;
+  nodeName?: string;
   node?: string;
   cluster?: string;
   interval: string;
@@ -79,7 +112,8 @@ export function registerSensor(program: Command, ctx: CliContext): void {
     .description('Run the node sensor: poll /proc (and read Falco/Tetragon JSON), detect runtime threats, print or ship alerts')
     .option('--server <url>', 'ship alerts to this Palisade server (https) instead of printing them')
     .option('--token <token>', 'node token for the server (default: $PALISADE_SENSOR_TOKEN)')
-    .option('--node <name>', 'node name (default: $NODE_NAME, else the host name)')
+    .option('--node-name <name>', 'node name put on alerts (target.node) and batches (default: $NODE_NAME, else the host name)')
+    .addOption(new Option('--node <name>', 'same as --node-name').hideHelp())
     .option('--cluster <name>', 'cluster name put on alerts')
     .option('--interval <duration>', 'poll interval of /proc processes', '100ms')
     .option('--net-interval <duration>', 'poll interval of the socket tables (costlier: one kernel hash walk per network namespace)', '1s')
@@ -106,14 +140,25 @@ export function registerSensor(program: Command, ctx: CliContext): void {
 async function runSensor(flags: SensorFlags, ctx: CliContext): Promise<void> {
   const intervalMs = parseInterval(flags.interval);
   const groupWindowMs = parseInterval(flags.groupWindow);
-  const node = flags.node ?? process.env.NODE_NAME ?? hostname();
+  const node = nodeName(flags, process.env, hostname());
+  const youngFlag = youngGenerationFlag(process.execArgv, process.env.NODE_OPTIONS);
+  if (youngFlag !== undefined) setFlagsFromString(youngFlag);
+  const youngGenerationCapped = youngFlag !== undefined;
+  const [{ createCollector }, { createSensor }, { createKubeletFetcher, createPodCache }, { createShipper }, { alertToJsonLine }, { createRuntimeAnalyzer, loadRuntimeRuleSet }] = await Promise.all([
+    import('../sensor/collector.js'),
+    import('../sensor/agent.js'),
+    import('../sensor/pods.js'),
+    import('../sensor/ship.js'),
+    import('../threat/alert.js'),
+    import('../threat/runtime/index.js'),
+  ]);
   const log = ctx.log.child({ component: 'sensor', node });
   const clock = systemClock;
   const ruleSet = loadRuntimeRuleSet(flags.rules);
   const analyzer = createRuntimeAnalyzer({ ruleSet, imageFiles: flags.imageFiles ? loadImageFiles(flags.imageFiles) : undefined, cluster: flags.cluster });
 
   const kubeletUrl = flags.kubelet ?? process.env.PALISADE_KUBELET_URL;
-  let pods;
+  let pods: PodCache | undefined;
   if (kubeletUrl) {
     const token = existsSync(SA_TOKEN) ? readFileSync(SA_TOKEN, 'utf8').trim() : undefined;
     const ca = !flags.kubeletInsecure && existsSync(SA_CA) ? readFileSync(SA_CA, 'utf8') : undefined;
@@ -121,7 +166,7 @@ async function runSensor(flags: SensorFlags, ctx: CliContext): Promise<void> {
     await pods.refresh();
   }
 
-  let shipper;
+  let shipper: Shipper | undefined;
   if (flags.server) {
     const token = flags.token ?? process.env.PALISADE_SENSOR_TOKEN ?? '';
     const maxMiB = Number(flags.bufferMax);
@@ -178,25 +223,37 @@ async function runSensor(flags: SensorFlags, ctx: CliContext): Promise<void> {
     return;
   }
 
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
+  // One plain timer per poll (no AbortSignal listener per wait); a signal ends the wait at once.
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (): void => {
+    stopped = true;
+    clearTimeout(timer);
+    wake?.();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let lastStats = clock.now().getTime();
   let ticks = 0;
-  while (!stop.signal.aborted) {
+  while (!stopped) {
     const started = clock.now().getTime();
     await sensor.tick();
     ticks += 1;
-    if (ticks === 1) ctx.err(`${JSON.stringify({ sensor: 'started', node, intervalMs, rules: analyzer.engine.rules.length })}\n`);
+    if (ticks === 1) ctx.err(`${JSON.stringify({ sensor: 'started', node, intervalMs, rules: analyzer.engine.rules.length, youngGenerationCapped })}\n`);
     if (started - lastStats >= 60_000) {
       lastStats = started;
-      log.info({ counters: sensor.counters() }, 'sensor counters');
+      log.info({ counters: sensor.counters(), memory: memoryMiB() }, 'sensor counters');
     }
     const wait = intervalMs - (clock.now().getTime() - started);
-    if (wait > 0) await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+    if (wait > 0 && !stopped) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, wait);
+      });
+    }
   }
   sensor.flush();
   if (shipper) await shipper.pump();
-  ctx.err(`${JSON.stringify({ counters: sensor.counters() })}\n`);
+  ctx.err(`${JSON.stringify({ counters: sensor.counters(), memory: memoryMiB() })}\n`);
 }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock, silentLogger, systemClock } from '../core/index.js';
 import type { RuntimeEvent } from '../threat/runtime/index.js';
@@ -102,6 +103,56 @@ describe('collector on a written /proc tree', () => {
     expect(events.map((e) => [e.kind, e.process.pid])).toEqual([['exit', 100]]);
   });
 
+  it('reads the socket tables for a socket on stdio only when it may be an inet socket', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-fakeproc-net-'));
+    try {
+      writeFileSync(join(dir, 'stat'), 'cpu  1 2 3 4\nbtime 1795168000\n');
+      const net = (activeOpens: number): Record<string, string> => ({
+        'net/tcp': '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0B01A8C0:A1B2 E0BA0F33:0D05 01 00000000:00000000 02:000A7B1C 00000000     0        0 555 2 0000000000000000 20 4 30 10 -1\n',
+        'net/snmp': `Tcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 ${activeOpens} 0\n`,
+        'net/sockstat': 'sockets: used 3\nTCP: inuse 1 orphan 0 tw 0 alloc 1 mem 1\nUDP: inuse 0 mem 0\n',
+      });
+      const proc = (pid: number, name: string, fds: Record<string, string>, activeOpens: number): void => {
+        const d = join(dir, String(pid));
+        mkdirSync(join(d, 'fd'), { recursive: true });
+        mkdirSync(join(d, 'ns'), { recursive: true });
+        mkdirSync(join(d, 'net'), { recursive: true });
+        const files: Record<string, string> = {
+          stat: `${pid} (${name}) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${pid * 10} 1 1`,
+          status: 'Name:\tx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t0\nSigIgn:\t0\n',
+          cmdline: `${name}\0`,
+          cgroup: '0::/\n',
+          ...net(activeOpens),
+        };
+        for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+        symlinkSync(`/usr/bin/${name}`, join(d, 'exe'));
+        symlinkSync('net:[4026531840]', join(d, 'ns/net'));
+        for (const [fd, target] of Object.entries(fds)) symlinkSync(target, join(d, 'fd', fd));
+      };
+      proc(1, 'init', {}, 7);
+      const collector = createCollector({ procRoot: dir, node: 'n', clock: fixedClock('2026-11-20T10:00:00Z'), log: silentLogger, reportExisting: false });
+      collector.tick();
+      expect(collector.counters().socketTableReads).toBe(1);
+      // stdout on a socket the last read did not hold, socket activity unchanged: a unix socket, no read.
+      proc(200, 'logger', { '1': 'socket:[9001]' }, 7);
+      const quiet = collector.tick().find((e) => e.process.pid === 200);
+      expect(quiet?.process.stdout).toEqual({ type: 'socket', target: 'socket:[9001]', remote: '' });
+      expect(collector.counters().socketTableReads).toBe(1);
+      // stdin on a socket the last read held: its peer is looked up.
+      proc(201, 'sh', { '0': 'socket:[555]', '1': 'socket:[555]' }, 7);
+      const shell = collector.tick().find((e) => e.process.pid === 201);
+      expect(shell?.process.stdin).toEqual({ type: 'socket', target: 'socket:[555]', remote: '51.15.186.224:3333' });
+      expect(collector.counters().socketTableReads).toBe(2);
+      // A new socket while the namespace's activity changed (a connection was opened): read.
+      for (const pid of [1, 200, 201]) writeFileSync(join(dir, String(pid), 'net/snmp'), 'Tcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 8 0\n');
+      proc(202, 'sh', { '0': 'socket:[9002]' }, 8);
+      collector.tick();
+      expect(collector.counters().socketTableReads).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('returns nothing for a /proc that does not exist', () => {
     const collector = createCollector({ procRoot: join(root, 'missing'), node: 'n', clock: fixedClock('2026-11-20T10:00:00Z'), log: silentLogger });
     expect(collector.tick()).toEqual([]);
@@ -138,15 +189,60 @@ describe('collector on the real /proc', () => {
     let done = false;
     void exited.then(() => (done = true));
     const events: RuntimeEvent[] = [];
-    let after = 0;
-    while (!done || after < 3) {
+    // Exits are found by the full listing (every listIntervalMs): poll until one ran after the last exit.
+    let listingsAtDone = -1;
+    for (;;) {
       events.push(...collector.tick());
-      if (done) after += 1;
+      if (done && listingsAtDone < 0) listingsAtDone = collector.counters().listings;
+      else if (done && collector.counters().listings > listingsAtDone) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     const started = events.filter((e) => e.kind === 'exec' && pids.has(e.process.pid)).map((e) => e.process.pid);
     const ended = events.filter((e) => e.kind === 'exit' && pids.has(e.process.pid)).map((e) => e.process.pid);
     expect([...new Set(ended)].sort()).toEqual([...new Set(started)].sort());
     expect(collector.counters().ticks).toBeGreaterThan(3);
+  });
+
+  it('finds new processes by probing the new pid range, without listing /proc, and does not take threads for processes', async () => {
+    const collector = createCollector({ node: 'n', clock: systemClock, log: silentLogger, reportExisting: false, listIntervalMs: 600_000 });
+    collector.tick();
+    const tasksBefore = new Set(readdirSync('/proc/self/task'));
+    const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    const child = spawn('sleep', ['3'], { stdio: 'ignore' });
+    try {
+      const events: RuntimeEvent[] = [];
+      for (let i = 0; i < 50 && !events.some((e) => e.kind === 'exec' && e.process.pid === child.pid); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        events.push(...collector.tick());
+      }
+      const threads = readdirSync('/proc/self/task').filter((t) => !tasksBefore.has(t)).map(Number);
+      expect(threads.length).toBeGreaterThan(0);
+      expect(events.filter((e) => e.kind === 'exec' && e.process.pid === child.pid).map((e) => e.process.name)).toEqual(['sleep']);
+      expect(events.filter((e) => threads.includes(e.process.pid))).toEqual([]);
+      // A listing can still happen (pid wrap-around on a busy machine), but the polls in between probe.
+      expect(collector.counters().listingsSkipped).toBeGreaterThan(0);
+      expect(collector.counters().pidsProbed).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGKILL');
+      await worker.terminate();
+    }
+  });
+
+  it('sees a shell exec another shell in place (same name, same pid) from its stat line', async () => {
+    const collector = createCollector({ node: 'n', clock: systemClock, log: silentLogger, reportExisting: false });
+    collector.tick();
+    const shell = spawn('/bin/sh', ['-c', 'sleep 0.4; exec /bin/sh -c "sleep 3; true"'], { stdio: 'ignore' });
+    try {
+      const events: RuntimeEvent[] = [];
+      for (let i = 0; i < 30 && events.filter((e) => e.kind === 'exec' && e.process.pid === shell.pid).length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        events.push(...collector.tick());
+      }
+      const cmdlines = events.filter((e) => e.kind === 'exec' && e.process.pid === shell.pid).map((e) => e.process.cmdline);
+      expect(cmdlines).toEqual(['/bin/sh -c sleep 0.4; exec /bin/sh -c "sleep 3; true"', '/bin/sh -c sleep 3; true']);
+      expect(collector.counters().execsInPlace).toBeGreaterThanOrEqual(1);
+    } finally {
+      shell.kill('SIGKILL');
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { readWhole } from './procfs.js';
+import { readText, readWhole } from './procfs.js';
 
 /**
  * Socket tables of a network namespace (`/proc/PID/net/{tcp,tcp6,udp,udp6}`, read through any
@@ -119,16 +119,46 @@ export const SOCKET_TABLES = [
   { file: 'udp6', protocol: 'udp', family: 6 },
 ] as const;
 
-/** All four tables of the namespace `pid` is in (empty when the process is gone). */
-export function readSocketTables(procRoot: string, pid: number): { entries: SocketEntry[]; bad: number } {
+/** All four tables of the namespace `pid` is in; undefined when none could be read (the process is gone). */
+export function readSocketTables(procRoot: string, pid: number): { entries: SocketEntry[]; bad: number } | undefined {
   const entries: SocketEntry[] = [];
   let bad = 0;
+  let read = 0;
   for (const t of SOCKET_TABLES) {
     const text = readWhole(`${procRoot}/${pid}/net/${t.file}`);
     if (text === undefined) continue;
+    read += 1;
     const parsed = parseSocketTable(text, t.protocol, t.family);
-    entries.push(...parsed.entries);
+    for (const e of parsed.entries) entries.push(e);
     bad += parsed.bad;
   }
-  return { entries, bad };
+  return read === 0 ? undefined : { entries, bad };
+}
+
+/**
+ * The socket activity of a network namespace in a few numbers: TCP active and passive opens
+ * (/proc/PID/net/snmp) and the TCP/UDP sockets in use, v4 and v6 (sockstat, sockstat6). A
+ * connect, an accept, a new listener or a new UDP socket changes it, unless another socket closed
+ * in the same interval and no connection was opened (a listener balanced by a close). Reading these
+ * costs microseconds, while generating /proc/net/tcp walks the kernel's whole TCP hash table
+ * (shared by all namespaces) for each namespace. Undefined when the files cannot be read.
+ */
+const INUSE = { tcp: /^TCP: inuse (\d+)/m, udp: /^UDP: inuse (\d+)/m, tcp6: /^TCP6: inuse (\d+)/m, udp6: /^UDP6: inuse (\d+)/m };
+
+export function parseSocketActivity(snmp: string, sockstat: string, sockstat6: string): string | undefined {
+  const tcp = snmp.split('\n').filter((line) => line.startsWith('Tcp:'));
+  const names = tcp[0]?.split(' ') ?? [];
+  const values = tcp[1]?.split(' ') ?? [];
+  const active = values[names.indexOf('ActiveOpens')];
+  const passive = values[names.indexOf('PassiveOpens')];
+  if (active === undefined || passive === undefined) return undefined;
+  const inuse = (text: string, re: RegExp): string => re.exec(text)?.[1] ?? '-';
+  return [active, passive, inuse(sockstat, INUSE.tcp), inuse(sockstat, INUSE.udp), inuse(sockstat6, INUSE.tcp6), inuse(sockstat6, INUSE.udp6)].join(' ');
+}
+
+export function readSocketActivity(procRoot: string, pid: number): string | undefined {
+  const snmp = readText(`${procRoot}/${pid}/net/snmp`, 16 * 1024);
+  const sockstat = readText(`${procRoot}/${pid}/net/sockstat`, 4096);
+  if (snmp === undefined || sockstat === undefined) return undefined;
+  return parseSocketActivity(snmp, sockstat, readText(`${procRoot}/${pid}/net/sockstat6`, 4096) ?? '');
 }

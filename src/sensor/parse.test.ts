@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { containerFromCgroup } from './cgroup.js';
 import { forEachLine } from './lines.js';
-import { decodeAddress, parseSocketTable } from './net.js';
-import { ignoresHangup, parseStat, parseStatus, stdioType } from './procfs.js';
+import { decodeAddress, parseSocketActivity, parseSocketTable } from './net.js';
+import { ignoresHangup, parseLoadavg, parseStat, parseStatus, stdioType } from './procfs.js';
 import { indexPodList } from './pods.js';
 
 const ID = '4c5b2d2f7ad1f0c0d8e9a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7';
@@ -75,11 +75,40 @@ describe('socket tables', () => {
   });
 });
 
+describe('socket activity of a network namespace', () => {
+  const snmp = [
+    'Ip: Forwarding DefaultTTL InReceives',
+    'Ip: 1 64 1174189',
+    'Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors',
+    'Tcp: 1 200 120000 -1 6508 5551 900 1135 2 1174189 1171065 467 0 2090 0',
+    'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
+    'Udp: 10 0 0 10 0 0 0 0 0',
+  ].join('\n');
+  const sockstat = 'sockets: used 38\nTCP: inuse 11 orphan 0 tw 6 alloc 14 mem 108\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\n';
+  const sockstat6 = 'TCP6: inuse 2\nUDP6: inuse 1\nUDPLITE6: inuse 0\n';
+
+  it.each([
+    ['as read', snmp, sockstat, sockstat6, '6508 5551 11 0 2 1'],
+    ['no IPv6', snmp, sockstat, '', '6508 5551 11 0 - -'],
+    ['one more listener', snmp, sockstat.replace('inuse 11', 'inuse 12'), sockstat6, '6508 5551 12 0 2 1'],
+    ['no Tcp line', 'Ip: 1\nIp: 2\n', sockstat, sockstat6, undefined],
+  ])('%s', (_name, a, b, c, expected) => {
+    expect(parseSocketActivity(a, b, c)).toEqual(expected);
+  });
+});
+
 describe('/proc/PID files', () => {
   it.each([
-    ['4242 (xmrig) S 4200 4242 4200 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 4 0 123456 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0', { comm: 'xmrig', state: 'S', ppid: 4200, startTicks: 123456 }],
-    ['77 (tmux: server) S 1 77 77 0 -1 4194624 1 0 0 0 0 0 0 0 20 0 1 0 999 1 1 1 1 1 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0', { comm: 'tmux: server', state: 'S', ppid: 1, startTicks: 999 }],
-    ['88 (a) b) (c) R 5 88 88 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4321 1 1', { comm: 'a) b) (c', state: 'R', ppid: 5, startTicks: 4321 }],
+    ['4242 (xmrig) S 4200 4242 4200 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 4 0 123456 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0', { comm: 'xmrig', state: 'S', ppid: 4200, startTicks: 123456, execKey: '' }],
+    ['77 (tmux: server) S 1 77 77 0 -1 4194624 1 0 0 0 0 0 0 0 20 0 1 0 999 1 1 1 1 1 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0', { comm: 'tmux: server', state: 'S', ppid: 1, startTicks: 999, execKey: '' }],
+    ['88 (a) b) (c) R 5 88 88 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4321 1 1', { comm: 'a) b) (c', state: 'R', ppid: 5, startTicks: 4321, execKey: '' }],
+    // As root sees it (Linux 6.x): code, stack and argv/env addresses give the image key.
+    [
+      '482 (cat) R 466 466 5913 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 168971 3133440 390 18446744073709551615 94670445060096 94670445079977 140727274375408 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94670445095984 94670445097600 94670545850368 140727274383892 140727274383912 140727274383912 140727274385387 0',
+      { comm: 'cat', state: 'R', ppid: 466, startTicks: 168971, execKey: '94670445060096 94670445079977 140727274375408 140727274383892 140727274383912 140727274383912 140727274385387' },
+    ],
+    // A zombie: no memory map, no key.
+    ['90 (sh) Z 1 90 90 0 -1 4227148 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0', { comm: 'sh', state: 'Z', ppid: 1, startTicks: 777, execKey: '' }],
   ])('stat %#', (text, expected) => {
     expect(parseStat(text)).toEqual(expected);
   });
@@ -88,9 +117,18 @@ describe('/proc/PID files', () => {
     expect(parseStat('garbage')).toBeUndefined();
   });
 
+  it.each([
+    ['0.52 0.58 0.59 2/1253 27057\n', { lastPid: 27057, tasks: 1253 }],
+    ['0.00 0.00 0.00 1/90 1', { lastPid: 1, tasks: 90 }],
+    ['0.00 0.00 0.00', undefined],
+    ['garbage', undefined],
+  ])('loadavg %#', (text, expected) => {
+    expect(parseLoadavg(text)).toEqual(expected);
+  });
+
   it('status gives effective uid/gid, CapEff and SigIgn', () => {
-    const text = 'Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\nSigIgn:\t0000000000000001\n';
-    expect(parseStatus(text)).toEqual({ uid: 0, gid: 1000, capEff: '000001ffffffffff', sigIgn: '0000000000000001' });
+    const text = 'Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nPid:\t4242\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\nSigIgn:\t0000000000000001\n';
+    expect(parseStatus(text)).toEqual({ tgid: 4242, uid: 0, gid: 1000, capEff: '000001ffffffffff', sigIgn: '0000000000000001' });
   });
 
   it.each([

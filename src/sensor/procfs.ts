@@ -12,9 +12,19 @@ export interface ProcStat {
   ppid: number;
   /** Start time in clock ticks after boot. */
   startTicks: number;
+  /**
+   * Where the program image sits: start/end of code, start of stack and the argv/environment
+   * addresses (stat fields 26–28 and 48–51). An exec replaces all of them (ASLR randomises the
+   * stack and a PIE's code even for the same program), so a change means an exec in place without
+   * reading the command line. '' when the kernel hides them (a reader without ptrace access sees
+   * 0 or 1) or the process has no memory map (zombie, kernel thread).
+   */
+  execKey: string;
 }
 
 export interface ProcStatus {
+  /** Thread-group id: equals the pid for a process, differs for a thread (whose /proc/TID also answers). */
+  tgid: number;
   uid: number;
   gid: number;
   capEff: string;
@@ -52,7 +62,12 @@ export function readText(path: string, maxBytes = 64 * 1024): string | undefined
 
 let cappedBuffer = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads at most `maxBytes` of a file (cmdline of a process can be megabytes), into a reused buffer. */
+/**
+ * Reads at most `maxBytes` of a /proc file (cmdline of a process can be megabytes), into a reused
+ * buffer. A short read is the end: the single-record files read here (stat, status, cmdline,
+ * cgroup, loadavg) hand over everything that fits in one read(), which saves the second read()
+ * that only confirms the end. Not for multi-record tables (see readWhole).
+ */
 export function readCapped(path: string, maxBytes: number): { text: string; truncated: boolean } {
   if (cappedBuffer.length < maxBytes + 1) cappedBuffer = Buffer.allocUnsafe(maxBytes + 1);
   const buf = cappedBuffer;
@@ -60,9 +75,10 @@ export function readCapped(path: string, maxBytes: number): { text: string; trun
   try {
     let total = 0;
     while (total < maxBytes + 1) {
-      const n = readSync(fd, buf, total, maxBytes + 1 - total, null);
-      if (n === 0) break;
+      const want = maxBytes + 1 - total;
+      const n = readSync(fd, buf, total, want, null);
       total += n;
+      if (n < want) break;
     }
     const truncated = total > maxBytes;
     return { text: buf.toString('utf8', 0, Math.min(total, maxBytes)), truncated };
@@ -137,11 +153,14 @@ export function parseStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
+  // rest[i] is field i + 3 of proc(5).
   const rest = text.slice(close + 2).split(' ');
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
   if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return undefined;
-  return { comm: text.slice(open + 1, close), state: rest[0] ?? '', ppid, startTicks };
+  const startCode = rest[23] ?? '';
+  const execKey = startCode.length > 1 ? `${startCode} ${rest[24]} ${rest[25]} ${rest[45] ?? ''} ${rest[46] ?? ''} ${rest[47] ?? ''} ${rest[48] ?? ''}` : '';
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? '', ppid, startTicks, execKey };
 }
 
 export function readStat(procRoot: string, pid: number): ProcStat | undefined {
@@ -150,9 +169,10 @@ export function readStat(procRoot: string, pid: number): ProcStat | undefined {
 }
 
 export function parseStatus(text: string): ProcStatus {
-  const out: ProcStatus = { uid: -1, gid: -1, capEff: '', sigIgn: '' };
+  const out: ProcStatus = { tgid: -1, uid: -1, gid: -1, capEff: '', sigIgn: '' };
   for (const line of text.split('\n')) {
-    if (line.startsWith('Uid:')) out.uid = Number(line.slice(4).trim().split(/\s+/)[1] ?? -1);
+    if (line.startsWith('Tgid:')) out.tgid = Number(line.slice(5).trim());
+    else if (line.startsWith('Uid:')) out.uid = Number(line.slice(4).trim().split(/\s+/)[1] ?? -1);
     else if (line.startsWith('Gid:')) out.gid = Number(line.slice(4).trim().split(/\s+/)[1] ?? -1);
     else if (line.startsWith('CapEff:')) out.capEff = line.slice(7).trim();
     else if (line.startsWith('SigIgn:')) out.sigIgn = line.slice(7).trim();
@@ -254,6 +274,27 @@ export function readSocketInodes(procRoot: string, pid: number, maxFds: number):
     if (inode !== undefined) out.push(inode);
   }
   return out;
+}
+
+/** `/proc/loadavg`: the last pid handed out (in the reader's pid namespace) and the number of tasks. */
+export function parseLoadavg(text: string): { lastPid: number; tasks: number } | undefined {
+  const f = text.trim().split(' ');
+  const tasks = Number(f[3]?.slice(f[3].indexOf('/') + 1));
+  const lastPid = Number(f[4]);
+  return Number.isInteger(lastPid) && lastPid > 0 && Number.isInteger(tasks) ? { lastPid, tasks } : undefined;
+}
+
+export function readLoadavg(procRoot: string): { lastPid: number; tasks: number } | undefined {
+  const text = readText(`${procRoot}/loadavg`, 256);
+  return text === undefined ? undefined : parseLoadavg(text);
+}
+
+/**
+ * True when `procRoot` shows the pid namespace this process runs in (its `self` link is our own
+ * pid): only then does /proc/loadavg's last pid count the pids that `procRoot` lists.
+ */
+export function showsOwnPidNamespace(procRoot: string, ownPid: number): boolean {
+  return readLink(`${procRoot}/self`) === String(ownPid);
 }
 
 export function readBootTimeMs(procRoot: string): number | undefined {

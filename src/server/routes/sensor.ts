@@ -11,7 +11,8 @@ import { SECURITY, jsonSchema, parseInput, type Sender } from '../http.js';
  * (alerts.sensorTokens), `Idempotency-Key: <batch id>`, body `{schemaVersion: 1, node, batchId,
  * alerts}`. A key is stored once per token with its alerts, so a batch resent after a lost answer
  * is stored once. An alert that does not have the alert shape is skipped and counted; the rest of
- * the batch is stored.
+ * the batch is stored. Every stored alert names its node in `target.node` (the batch's node when
+ * the sensor did not set it).
  */
 export const SENSOR_ALERTS_PATH = '/api/v1/sensor/alerts';
 export const MAX_SENSOR_BATCH = 5000;
@@ -48,7 +49,9 @@ export function sensorRoutes(app: FastifyInstance, deps: AppDeps): void {
       for (const raw of body.alerts) {
         const parsed = runtimeAlert.safeParse(raw);
         if (parsed.success) {
-          valid.push(parsed.data);
+          // Alerts of sensors older than target.node take the node of their batch.
+          const alert = parsed.data;
+          valid.push(alert.target.node === undefined ? { ...alert, target: { ...alert.target, node: body.node } } : alert);
           continue;
         }
         const issue = parsed.error.issues[0];

@@ -71,8 +71,8 @@ function subjectOf(event: RuntimeEvent): AlertSubject {
 
 function targetOf(event: RuntimeEvent): AlertTarget {
   const c = event.process.container;
-  if (c === undefined) return { resource: 'nodes', name: event.node };
-  const t: AlertTarget = { container: c.name || c.id };
+  if (c === undefined) return { resource: 'nodes', name: event.node, node: event.node };
+  const t: AlertTarget = { node: event.node, container: c.name || c.id };
   if (c.podName) {
     t.resource = 'pods';
     t.namespace = c.podNamespace;

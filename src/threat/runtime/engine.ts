@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CelInput } from '@bufbuild/cel';
+import { celList, celMap, type CelInput } from '@bufbuild/cel';
 import { createRuleEngine, loadRuleSet, type EngineSpec, type RuleEngine, type RuleSet } from '../../rules/index.js';
 import { baseName, processTree, type RuntimeEvent, type RuntimeProcess } from './event.js';
 
@@ -111,8 +111,26 @@ export function createRuntimeRuleEngine(set: RuleSet): RuntimeRuleEngine {
   return createRuleEngine(set, RUNTIME_ENGINE_SPEC);
 }
 
-const NO_CONNECTION = { protocol: '', family: 0, localIP: '', localPort: 0, remoteIP: '', remotePort: 0, state: '' };
-const NO_CONTAINER = { id: '', runtime: '', name: '', podNamespace: '', podName: '', podUid: '', image: '', imageDigest: '', labels: {} };
+/**
+ * CEL turns a plain object into a map (and an array into a list) each time a rule reads it; the
+ * variables are built once per event and read by several rules, so they are converted here once.
+ */
+function celValue(value: unknown): CelInput {
+  // A list's elements are converted when read (they are strings here: args, open files, names).
+  if (Array.isArray(value)) return celList(value);
+  if (value !== null && typeof value === 'object') {
+    const map = new Map<string, CelInput>();
+    for (const [k, v] of Object.entries(value)) map.set(k, celValue(v));
+    return celMap(map);
+  }
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value;
+  return null;
+}
+
+const NO_CONNECTION = celValue({ protocol: '', family: 0, localIP: '', localPort: 0, remoteIP: '', remotePort: 0, state: '' });
+const NO_CONTAINER = celValue({ id: '', runtime: '', name: '', podNamespace: '', podName: '', podUid: '', image: '', imageDigest: '', labels: {} });
+const NO_PARENT = celValue({ pid: 0, name: '', exe: '', cmdline: '' });
+const NO_FILE = celValue({ path: '', write: false });
 
 /**
  * The CEL variables of a runtime rule:
@@ -132,7 +150,7 @@ export function runtimeVariables(f: RuntimeFacts): Record<string, CelInput> {
     kind: e.kind,
     node: e.node,
     source: e.source,
-    proc: {
+    proc: celValue({
       pid: p.pid,
       ppid: p.ppid,
       name: p.name,
@@ -144,20 +162,20 @@ export function runtimeVariables(f: RuntimeFacts): Record<string, CelInput> {
       uid: p.uid,
       gid: p.gid,
       capEff: p.capEff,
-      stdin: { ...p.stdin },
-      stdout: { ...p.stdout },
+      stdin: p.stdin,
+      stdout: p.stdout,
       openFiles: p.openFiles,
       nsChanged: p.nsChanged,
       ignoresHangup: p.ignoresHangup,
       truncated: p.truncated,
-    },
-    parent: parent ? { ...parent } : { pid: 0, name: '', exe: '', cmdline: '' },
-    ancestors: p.ancestors.map((a) => a.name),
+    }),
+    parent: parent ? celValue(parent) : NO_PARENT,
+    ancestors: celList(p.ancestors.map((a) => a.name)),
     inContainer: p.container !== undefined,
-    container: p.container ? { ...p.container, labels: { ...p.container.labels } } : NO_CONTAINER,
-    conn: 'connection' in e ? { ...e.connection } : NO_CONNECTION,
-    file: e.kind === 'open' ? { ...e.file } : { path: '', write: false },
-    target: e.kind === 'signal' ? { ...e.target } : { pid: 0, name: '', exe: '', cmdline: '' },
+    container: p.container ? celValue(p.container) : NO_CONTAINER,
+    conn: 'connection' in e ? celValue(e.connection) : NO_CONNECTION,
+    file: e.kind === 'open' ? celValue(e.file) : NO_FILE,
+    target: e.kind === 'signal' ? celValue(e.target) : NO_PARENT,
     signal: e.kind === 'signal' ? e.signal : 0,
   };
 }
