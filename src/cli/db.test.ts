@@ -35,7 +35,7 @@ describe('palisade db', () => {
     const { out } = await run(['db', 'status', '--json', '--db', join(work, 'cli.sqlite')]);
     const status: unknown = JSON.parse(out);
     expect(status).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       sources: [
         { source: 'epss', records: 1, snapshot: null },
         { source: 'osv:npm', records: 1, snapshot: '2025-01-14T08:57:24.130762Z' },

@@ -1,10 +1,19 @@
-import type { AffectedPackage, FixState } from '../core/index.js';
+import type { FixState, Severity } from '../core/index.js';
 import type { AdvisorySummary } from '../vulndb/types.js';
+
+/** An advisory's id and aliases, each once, split into CVE ids and the others (each in id, then alias order). */
+export interface AdvisoryIds {
+  cves: string[];
+  others: string[];
+}
 
 /** One advisory record that matched one package, before deduplication. */
 export interface MatchedRecord {
   advisory: AdvisorySummary;
-  affected: AffectedPackage;
+  /** advisoryIds(advisory), worked out once per record. */
+  ids: AdvisoryIds;
+  /** The record's per-package rating by the distro, if any. */
+  severity: Severity | undefined;
   fixedVersions: string[];
   fixState: FixState;
 }
@@ -22,33 +31,55 @@ export function isCveId(id: string): boolean {
   return CVE_ID.test(id);
 }
 
-interface AdvisoryIds {
-  /** The id and the aliases, each once, id first. */
-  ids: string[];
-  cves: string[];
-  /** `ids` without the CVE ids. */
-  others: string[];
-}
-
-/** Advisory headers are shared by every candidate of one advisory (and cached by the DB), so their ids are worked out once. */
-const idCache = new WeakMap<AdvisorySummary, AdvisoryIds>();
-
-function advisoryIds(advisory: AdvisorySummary): AdvisoryIds {
-  let entry = idCache.get(advisory);
-  if (entry === undefined) {
-    const ids = advisory.aliases.length === 0 ? [advisory.id] : [...new Set([advisory.id, ...advisory.aliases])];
-    entry = { ids, cves: ids.filter(isCveId), others: ids.filter((id) => !isCveId(id)) };
-    idCache.set(advisory, entry);
+/** The id and the aliases, each once, id first: `[...new Set([id, ...aliases])]`, without the Set when aliases are few or strictly ascending (unique), as the DB stores them. */
+function uniqueIds(id: string, aliases: readonly string[]): readonly string[] {
+  if (aliases.length === 0) return [id];
+  if (aliases.length <= 8 || isStrictlyAscending(aliases)) {
+    const ids = [id];
+    for (let i = 0; i < aliases.length; i++) {
+      const alias = aliases[i];
+      if (alias !== undefined && alias !== id && (aliases.length > 8 || !ids.includes(alias))) ids.push(alias);
+    }
+    return ids;
   }
-  return entry;
+  return [...new Set([id, ...aliases])];
 }
 
-function idsOf(advisory: AdvisorySummary): string[] {
-  return advisoryIds(advisory).ids;
+export function advisoryIds(advisory: Pick<AdvisorySummary, 'id' | 'aliases'>): AdvisoryIds {
+  const cves: string[] = [];
+  const others: string[] = [];
+  const ids = uniqueIds(advisory.id, advisory.aliases);
+  // Indexed loops in this module: they run before the JIT has optimized them, when for…of allocates per step.
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id !== undefined) (isCveId(id) ? cves : others).push(id);
+  }
+  return { cves, others };
 }
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isStrictlyAscending(values: readonly string[]): boolean {
+  for (let i = 1; i < values.length; i++) if ((values[i - 1] ?? '') >= (values[i] ?? '')) return false;
+  return true;
+}
+
+function isSorted(values: readonly string[]): boolean {
+  for (let i = 1; i < values.length; i++) if ((values[i - 1] ?? '') > (values[i] ?? '')) return false;
+  return true;
+}
+
+/** A sorted copy (no sort call, which allocates, when the values are in order already, as stored aliases are). */
+function sortedCopy(values: readonly string[]): string[] {
+  return isSorted(values) ? values.slice() : [...values].sort(compareText);
+}
+
+function smallest(values: readonly string[]): string {
+  let min = values[0] ?? '';
+  for (const v of values) if (v < min) min = v;
+  return min;
 }
 
 class UnionFind {
@@ -79,6 +110,13 @@ class UnionFind {
  *    naming fewer CVEs (more specific), then by source and id. The first is the primary record.
  */
 export function groupByVulnerability(records: readonly MatchedRecord[]): VulnerabilityGroup[] {
+  const only = records.length === 1 ? records[0] : undefined;
+  if (only !== undefined) {
+    // One record (the usual case): one group per CVE it names, else one named by its smallest id.
+    const { cves, others } = only.ids;
+    if (cves.length === 0) return [{ key: smallest(others), records: [only] }];
+    return (cves.length === 1 ? cves : sortedCopy(cves)).map((key) => ({ key, records: [only] }));
+  }
   const groups = new Map<string, MatchedRecord[]>();
   const add = (key: string, record: MatchedRecord): void => {
     const list = groups.get(key);
@@ -86,30 +124,31 @@ export function groupByVulnerability(records: readonly MatchedRecord[]): Vulnera
       if (!list.includes(record)) list.push(record);
     } else groups.set(key, [record]);
   };
-  const cveOfId = new Map<string, string>();
-  const pending: MatchedRecord[] = [];
-  const uf = new UnionFind();
-  const cveCount = new Map<MatchedRecord, number>();
+  let pending: MatchedRecord[] | undefined;
 
-  for (const record of records) {
-    const { ids, cves, others } = advisoryIds(record.advisory);
-    cveCount.set(record, cves.length);
-    if (cves.length === 0) {
-      pending.push(record);
-      for (const id of ids) uf.union(record.advisory.id, id);
-      continue;
-    }
-    for (const cve of cves) add(cve, record);
-    if (cves.length === 1) {
-      const cve = cves[0] ?? '';
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    if (record === undefined) continue;
+    const { cves } = record.ids;
+    if (cves.length === 0) (pending ??= []).push(record);
+    else for (let c = 0; c < cves.length; c++) add(cves[c] ?? '', record);
+  }
+
+  if (pending) {
+    // Rule 2: the CVE a non-CVE id belongs to, from the records that name exactly one CVE.
+    const cveOfId = new Map<string, string>();
+    for (const record of records) {
+      const { cves, others } = record.ids;
+      const cve = cves[0];
+      if (cves.length !== 1 || cve === undefined) continue;
       for (const id of others) {
         const known = cveOfId.get(id);
         if (known === undefined || cve < known) cveOfId.set(id, cve);
       }
     }
-  }
-
-  if (pending.length > 0) {
+    const uf = new UnionFind();
+    // A pending record names no CVE: its ids are all in `others`.
+    for (const record of pending) for (const id of record.ids.others) uf.union(record.advisory.id, id);
     const components = new Map<string, { ids: Set<string>; records: MatchedRecord[] }>();
     for (const record of pending) {
       const root = uf.find(record.advisory.id);
@@ -119,7 +158,7 @@ export function groupByVulnerability(records: readonly MatchedRecord[]): Vulnera
         components.set(root, component);
       }
       component.records.push(record);
-      for (const id of idsOf(record.advisory)) component.ids.add(id);
+      for (const id of record.ids.others) component.ids.add(id);
     }
     for (const component of components.values()) {
       let key: string | undefined;
@@ -133,24 +172,38 @@ export function groupByVulnerability(records: readonly MatchedRecord[]): Vulnera
   }
 
   const result: VulnerabilityGroup[] = [];
-  for (const [key, list] of groups) {
-    list.sort(
-      (a, b) =>
-        Number(b.advisory.id === key) - Number(a.advisory.id === key) ||
-        (cveCount.get(a) ?? 0) - (cveCount.get(b) ?? 0) ||
-        compareText(a.advisory.source, b.advisory.source) ||
-        compareText(a.advisory.id, b.advisory.id),
-    );
+  groups.forEach((list, key) => {
+    if (list.length > 1) {
+      list.sort(
+        (a, b) =>
+          Number(b.advisory.id === key) - Number(a.advisory.id === key) ||
+          a.ids.cves.length - b.ids.cves.length ||
+          compareText(a.advisory.source, b.advisory.source) ||
+          compareText(a.advisory.id, b.advisory.id),
+      );
+    }
     result.push({ key, records: list });
-  }
-  return result.sort((a, b) => compareText(a.key, b.key));
+  });
+  return result.length > 1 ? result.sort((a, b) => compareText(a.key, b.key)) : result;
 }
 
-/** Ids of the group's records other than the key, without CVE ids: the key is the group's only CVE (bundles name other CVEs). */
+/**
+ * Ids of the group's records other than the key, without CVE ids: the key is the group's only CVE
+ * (bundles name other CVEs). The list of a group's one record that names one CVE (and so is in no
+ * other group) is sorted in place and returned, not copied.
+ */
 export function aliasesOf(group: VulnerabilityGroup): string[] {
+  const only = group.records.length === 1 ? group.records[0] : undefined;
+  if (only !== undefined) {
+    // One record: its ids are unique already, and a CVE key is not among its others. A record naming
+    // one CVE is in no other group, so its list is handed over, not copied.
+    const { cves, others } = only.ids;
+    const aliases = !isCveId(group.key) ? others.filter((id) => id !== group.key) : cves.length === 1 ? others : others.slice();
+    return isSorted(aliases) ? aliases : aliases.sort(compareText);
+  }
   const aliases = new Set<string>();
   for (const record of group.records) {
-    for (const id of advisoryIds(record.advisory).others) if (id !== group.key) aliases.add(id);
+    for (const id of record.ids.others) if (id !== group.key) aliases.add(id);
   }
-  return [...aliases].sort(compareText);
+  return sortedCopy([...aliases]);
 }

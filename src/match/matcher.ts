@@ -1,26 +1,26 @@
-import type { AdvisorySummary } from '../vulndb/types.js';
 import {
   OS_PACKAGE_TYPES,
   packageNamespace,
   severityRank,
   systemClock,
   type AffectedPackage,
+  type AffectedRange,
   type Clock,
   type EpssScore,
   type Finding,
   type FixState,
-  type KevEntry,
   type Package,
+  type Severity,
 } from '../core/index.js';
 import { isAffected, fixedVersionsFor } from '../versioning/range.js';
 import { schemeForNamespace } from '../versioning/registry.js';
 import type { VersionScheme } from '../versioning/types.js';
-import type { AdvisoryCandidate } from '../vulndb/types.js';
-import { aliasesOf, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
+import type { AdvisorySummary, AffectedRecord } from '../vulndb/types.js';
+import { advisoryIds, aliasesOf, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
 import { GenerationCache } from '../vulndb/cache.js';
-import { lookupFor } from './lookup.js';
+import { lookupFor, type Lookup } from './lookup.js';
 import { chooseCvss, chooseSeverity } from './severity.js';
-import type { Matcher, MatcherDeps, MatchResult, UnmatchedPackage } from './types.js';
+import type { Matcher, MatcherDeps, MatchResult, UnmatchedPackage, UnmatchedReason } from './types.js';
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -44,8 +44,18 @@ function isWithdrawn(advisory: AdvisorySummary, now: number): boolean {
 }
 
 /**
+ * The fixed versions of the ranges that contain `version` (empty when none names a fix), or
+ * undefined when neither the ranges nor the listed versions contain it.
+ */
+export type FixesOf = (scheme: VersionScheme, version: string, ranges: AffectedRange[], versions: string[]) => string[] | undefined;
+
+const rangeFixes: FixesOf = (scheme, version, ranges, versions) =>
+  isAffected(scheme, version, { ranges, versions }) ? fixedVersionsFor(scheme, version, ranges) : undefined;
+
+/**
  * Whether one advisory record affects the installed version, and with which fix. Range evaluation
- * (introduced / fixed / last_affected / limit, explicit versions) is src/versioning/range.ts's job.
+ * (introduced / fixed / last_affected / limit, explicit versions) is src/versioning/range.ts's job;
+ * `fixesOf` may answer from a memo of it (the records of one package often share one range list).
  *
  * - 'not-affected' never matches.
  * - A record with neither ranges nor versions matches only when its fix state is 'unfixed' or
@@ -56,7 +66,8 @@ function isWithdrawn(advisory: AdvisorySummary, now: number): boolean {
 export function evaluateRecord(
   scheme: VersionScheme,
   version: string,
-  affected: AffectedPackage,
+  affected: Pick<AffectedPackage, 'ranges' | 'versions' | 'fixState'>,
+  fixesOf: FixesOf = rangeFixes,
 ): { fixedVersions: string[]; fixState: FixState } | undefined {
   if (affected.fixState === 'not-affected') return undefined;
   if (affected.ranges.length === 0 && affected.versions.length === 0) {
@@ -65,23 +76,61 @@ export function evaluateRecord(
     }
     return undefined;
   }
-  if (!isAffected(scheme, version, { ranges: affected.ranges, versions: affected.versions })) return undefined;
-  const fixedVersions = fixedVersionsFor(scheme, version, affected.ranges);
+  const fixedVersions = fixesOf(scheme, version, affected.ranges, affected.versions);
+  if (fixedVersions === undefined) return undefined;
   if (fixedVersions.length > 0) return { fixedVersions, fixState: 'fixed' };
   const fixState: FixState =
     affected.fixState === 'wont-fix' || affected.fixState === 'unknown' ? affected.fixState : 'unfixed';
   return { fixedVersions: [], fixState };
 }
 
-/** What the matcher keeps of the index's answers: per call, or across calls when `cacheSize` > 0. */
-interface Caches {
-  candidates: GenerationCache<AdvisoryCandidate[]>;
-  kev: GenerationCache<{ value: KevEntry | undefined }>;
-  epss: GenerationCache<{ value: EpssScore | undefined }>;
+/** What one package is looked up as, worked out before any lookup. */
+interface Plan {
+  pkg: Package;
+  namespace: string;
+  scheme: VersionScheme;
+  lookup: Lookup;
+  /** `${namespace}\0${name}` per lookup name. */
+  keys: string[];
 }
 
-function newCaches(size: number): Caches {
-  return { candidates: new GenerationCache(size), kev: new GenerationCache(size), epss: new GenerationCache(size) };
+/** One record that matched a package, before its advisory's summary is read. */
+interface RecordHit {
+  advisory: number;
+  severity: Severity | undefined;
+  fixedVersions: string[];
+  fixState: FixState;
+}
+
+/**
+ * Packages per round of evaluation, summaries and findings: the summaries of one round are read in
+ * one call, and what a round holds (its hits and summaries) is dropped before the next.
+ */
+const ROUND = 250;
+
+/** Fixed versions of a group's records: sorted by the scheme, spellings it orders equal (PEP 440 `2022.12.07` and `2022.12.7`) kept once. */
+function unionFixedVersions(scheme: VersionScheme, records: readonly MatchedRecord[]): string[] {
+  const only = records.length === 1 ? records[0]?.fixedVersions : undefined;
+  // One record with at most one fix: nothing to merge (the common case). A copy: records share arrays.
+  if (only !== undefined && only.length <= 1) return only.slice();
+  const fixed = new Set<string>();
+  for (const record of records) for (const v of record.fixedVersions) fixed.add(v);
+  const fixedVersions: string[] = [];
+  for (const v of [...fixed].sort((a, b) => scheme.compare(a, b) || compareText(a, b))) {
+    const last = fixedVersions[fixedVersions.length - 1];
+    if (last === undefined || scheme.compare(last, v) !== 0) fixedVersions.push(v);
+  }
+  return fixedVersions;
+}
+
+/** The EPSS score of `cve`, from a record of the group that names it (summaries carry the scores of their CVEs). */
+function epssOf(group: VulnerabilityGroup, cve: string): EpssScore | undefined {
+  for (let r = 0; r < group.records.length; r++) {
+    const scores = group.records[r]?.advisory.epss;
+    if (scores === undefined) continue;
+    for (let i = 0; i < scores.length; i++) if (scores[i]?.cveId === cve) return scores[i];
+  }
+  return undefined;
 }
 
 /**
@@ -98,44 +147,56 @@ export function createMatcher(deps: MatcherDeps): Matcher {
   const clock: Clock = deps.clock ?? systemClock;
   const cacheSize = deps.cacheSize ?? 0;
   if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be a whole number >= 0, got ${cacheSize}`);
-  const shared = cacheSize > 0 ? newCaches(cacheSize) : undefined;
+  const shared = cacheSize > 0 ? new GenerationCache<readonly AffectedRecord[]>(cacheSize) : undefined;
   const schemeCache = new Map<string, VersionScheme | undefined>();
+  const schemeOf = (namespace: string): VersionScheme | undefined => {
+    if (!schemeCache.has(namespace)) schemeCache.set(namespace, schemeForNamespace(namespace));
+    return schemeCache.get(namespace);
+  };
+
+  /** What a package is looked up as, or why it cannot be. */
+  const planOf = (pkg: Package): Plan | UnmatchedReason => {
+    const namespace = packageNamespace(pkg);
+    if (namespace === undefined) return 'no-namespace';
+    const scheme = schemeOf(namespace);
+    if (scheme === undefined) return 'no-scheme';
+    const lookup = lookupFor(pkg);
+    if (!scheme.isValid(lookup.version)) return 'invalid-version';
+    return { pkg, namespace, scheme, lookup, keys: lookup.names.map((name) => `${namespace}\u0000${name}`) };
+  };
 
   return {
     match(packages: readonly Package[]): MatchResult {
       const now = clock.now().getTime();
-      const cache = shared ?? newCaches(Number.POSITIVE_INFINITY);
       const findings: Finding[] = [];
       const unmatched: UnmatchedPackage[] = [];
 
-      const candidatesOf = (namespace: string, name: string): AdvisoryCandidate[] => {
-        const key = `${namespace}\u0000${name}`;
-        let value = cache.candidates.get(key);
+      // Pass 0: how often each lookup key occurs in this call. Only the counts are kept: what each
+      // package is looked up as is worked out again in its round, which costs less than keeping it.
+      const uses = new Map<string, number>();
+      for (let i = 0; i < packages.length; i++) {
+        const pkg = packages[i];
+        if (pkg === undefined) continue;
+        const namespace = packageNamespace(pkg);
+        if (namespace === undefined) continue;
+        const { names } = lookupFor(pkg);
+        for (let n = 0; n < names.length; n++) {
+          const key = `${namespace}\u0000${names[n] ?? ''}`;
+          uses.set(key, (uses.get(key) ?? 0) + 1);
+        }
+      }
+
+      // Within a call, the records of a key that occurs more than once are kept for its next use;
+      // the records of the others are dropped after their one use (they die young: cheap to collect).
+      const inCall = new Map<string, readonly AffectedRecord[]>();
+      const recordsOf = (namespace: string, name: string, key: string): readonly AffectedRecord[] => {
+        const cache = shared ?? inCall;
+        let value = cache.get(key);
         if (value === undefined) {
-          value = index.candidates(namespace, name);
-          cache.candidates.set(key, value);
+          value = index.records(namespace, name);
+          if (shared !== undefined || (uses.get(key) ?? 0) > 1) cache.set(key, value);
         }
         return value;
-      };
-      const schemeOf = (namespace: string): VersionScheme | undefined => {
-        if (!schemeCache.has(namespace)) schemeCache.set(namespace, schemeForNamespace(namespace));
-        return schemeCache.get(namespace);
-      };
-      const kevOf = (cve: string): KevEntry | undefined => {
-        let entry = cache.kev.get(cve);
-        if (entry === undefined) {
-          entry = { value: index.kev(cve) };
-          cache.kev.set(cve, entry);
-        }
-        return entry.value;
-      };
-      const epssOf = (cve: string): EpssScore | undefined => {
-        let entry = cache.epss.get(cve);
-        if (entry === undefined) {
-          entry = { value: index.epss(cve) };
-          cache.epss.set(cve, entry);
-        }
-        return entry.value;
       };
 
       const toFinding = (
@@ -148,18 +209,11 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         const primary = group.records[0];
         if (primary === undefined) throw new Error('empty vulnerability group');
         const aliases = aliasesOf(group);
-        const fixed = new Set<string>();
-        for (const record of group.records) for (const v of record.fixedVersions) fixed.add(v);
-        // Sorted by the scheme; spellings the scheme orders equal (PEP 440 `2022.12.07` and `2022.12.7`) kept once.
-        const fixedVersions: string[] = [];
-        for (const v of [...fixed].sort((a, b) => scheme.compare(a, b) || compareText(a, b))) {
-          const last = fixedVersions[fixedVersions.length - 1];
-          if (last === undefined || scheme.compare(last, v) !== 0) fixedVersions.push(v);
-        }
-        const cvss = chooseCvss(group.records.flatMap((r) => r.advisory.cvss));
+        const fixedVersions = unionFixedVersions(scheme, group.records);
+        const cvss = chooseCvss(group.records.length === 1 ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
         const { severity, severitySource } = chooseSeverity({
           isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type),
-          distroRatings: group.records.map((r) => r.affected.severity),
+          distroRatings: group.records.map((r) => r.severity),
           advisoryRatings: group.records.map((r) => r.advisory.severity),
           cvss,
         });
@@ -180,47 +234,81 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         if (cvss) finding.cvss = cvss;
         // The key is the finding's one CVE id (aliasesOf leaves other CVEs out), so it alone is enriched.
         if (isCveId(group.key)) {
-          const kev = kevOf(group.key);
+          const kev = index.kev(group.key);
           if (kev) finding.kev = kev;
-          const epss = epssOf(group.key);
+          const epss = epssOf(group, group.key);
           if (epss) finding.epss = epss;
         }
         return finding;
       };
 
-      for (const pkg of packages) {
-        const namespace = packageNamespace(pkg);
-        if (namespace === undefined) {
-          unmatched.push({ package: pkg, reason: 'no-namespace' });
-          continue;
+      // The range lists one package's records share (the DB stores each distinct list of a package
+      // once) are evaluated once per package.
+      const sharedFixes = new Map<AffectedRange[], string[] | null>();
+      const memoFixes: FixesOf = (scheme, version, ranges, versions) => {
+        if (versions.length > 0) return rangeFixes(scheme, version, ranges, versions);
+        let fixes = sharedFixes.get(ranges);
+        if (fixes === undefined) {
+          fixes = rangeFixes(scheme, version, ranges, versions) ?? null;
+          sharedFixes.set(ranges, fixes);
         }
-        const scheme = schemeOf(namespace);
-        if (scheme === undefined) {
-          unmatched.push({ package: pkg, reason: 'no-scheme' });
-          continue;
+        return fixes ?? undefined;
+      };
+
+      for (let start = 0; start < packages.length; start += ROUND) {
+        const round: Plan[] = [];
+        for (let i = start; i < packages.length && i < start + ROUND; i++) {
+          const pkg = packages[i];
+          if (pkg === undefined) continue;
+          const plan = planOf(pkg);
+          if (typeof plan === 'string') unmatched.push({ package: pkg, reason: plan });
+          else round.push(plan);
         }
-        const lookup = lookupFor(pkg);
-        if (!scheme.isValid(lookup.version)) {
-          unmatched.push({ package: pkg, reason: 'invalid-version' });
-          continue;
+        // Pass 1: each package's records evaluated against its version; no advisory text is read.
+        const hits: (RecordHit[] | undefined)[] = [];
+        const keys: number[] = [];
+        for (const { scheme, namespace, lookup, keys: lookupKeys } of round) {
+          let matched: RecordHit[] | undefined;
+          sharedFixes.clear();
+          lookup.names.forEach((name, n) => {
+            const records = recordsOf(namespace, name, lookupKeys[n] ?? '');
+            for (let r = 0; r < records.length; r++) {
+              const record = records[r];
+              if (record === undefined) continue;
+              const verdict = evaluateRecord(scheme, lookup.version, record, memoFixes);
+              if (verdict === undefined) continue;
+              (matched ??= []).push({ advisory: record.advisory, severity: record.severity, fixedVersions: verdict.fixedVersions, fixState: verdict.fixState });
+              keys.push(record.advisory);
+            }
+          });
+          hits.push(matched);
         }
-        const matched: MatchedRecord[] = [];
-        const seen = new Set<string>();
-        for (const name of lookup.names) {
-          for (const candidate of candidatesOf(namespace, name)) {
-            // An advisory filed under both the binary and the source name (rpm) counts once.
-            const recordKey = `${candidate.advisory.source}\u0000${candidate.advisory.id}`;
-            if (seen.has(recordKey) || isWithdrawn(candidate.advisory, now)) continue;
-            const verdict = evaluateRecord(scheme, lookup.version, candidate.affected);
-            if (verdict === undefined) continue;
-            seen.add(recordKey);
-            matched.push({ advisory: candidate.advisory, affected: candidate.affected, ...verdict });
+
+        // Pass 2: the summaries of the matched records in one call, then one finding per vulnerability.
+        const summaries = keys.length > 0 ? index.summaries(keys) : [];
+        let next = 0;
+        round.forEach(({ pkg, namespace, scheme }, i) => {
+          const matched = hits[i];
+          if (matched === undefined) return;
+          const records: MatchedRecord[] = [];
+          // An advisory filed under both the binary and the source name (rpm), or listing one package
+          // twice, counts once: the first matching record of each (source, id) is kept.
+          const ids = matched.length > 1 ? new Set<string>() : undefined;
+          for (let h = 0; h < matched.length; h++) {
+            const hit = matched[h];
+            const advisory = summaries[next++];
+            if (hit === undefined) continue;
+            if (advisory === undefined) throw new Error('the advisory index gave fewer summaries than asked for');
+            if (isWithdrawn(advisory, now)) continue;
+            if (ids !== undefined) {
+              if (ids.has(advisory.id) && records.some((r) => r.advisory.id === advisory.id && r.advisory.source === advisory.source)) continue;
+              ids.add(advisory.id);
+            }
+            records.push({ advisory, ids: advisoryIds(advisory), severity: hit.severity, fixedVersions: hit.fixedVersions, fixState: hit.fixState });
           }
-        }
-        if (matched.length === 0) continue;
-        for (const group of groupByVulnerability(matched)) {
-          findings.push(toFinding(pkg, namespace, pkg.version, scheme, group));
-        }
+          if (records.length === 0) return;
+          for (const group of groupByVulnerability(records)) findings.push(toFinding(pkg, namespace, pkg.version, scheme, group));
+        });
       }
       findings.sort(compareFindings);
       return { findings, unmatched };

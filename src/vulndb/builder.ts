@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { Advisory, Clock, CvssScore, EpssScore, KevEntry } from '../core/index.js';
-import { decodeStrings, encodeCvss, encodeRanges, encodeStrings } from './codec.js';
+import { decodeStrings, encodeCvss, encodePackageRow, encodeRanges, encodeStrings, type StoredRecord } from './codec.js';
 import { cvssScore } from './cvss.js';
-import { PACKAGES_SQL, POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { AFFECTED_BY_PACKAGE_SQL, BUILD_SCHEMA, BUILD_SQL, POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION, SUMMARIES_SQL } from './schema.js';
 import type { FeedSink } from './types.js';
 
 /** How many advisories go into one transaction. */
@@ -73,9 +74,14 @@ function timeOf(iso: string | undefined): number {
  * record removes it. Two parts of one record with the same `modified` (a feed that emits a CVE once
  * per release file, like Alpine's secdb) are merged: affected packages, aliases and references are
  * added to the first part. An exact repeat is dropped. Call finish() to index and close.
+ *
+ * The affected records go to a scratch file beside the DB (`<path>-build`, attached as `build`),
+ * from which finish() groups them into the `packages` table; the scratch file is deleted by finish()
+ * and abort(), so the DB holds each record once.
  */
 export class AdvisoryDbBuilder {
   private readonly db: Database.Database;
+  private readonly scratchPath: string;
   private readonly clock: Clock;
   private readonly seen = new Map<string, Seen>();
   private readonly kevSeen = new Set<string>();
@@ -101,11 +107,19 @@ export class AdvisoryDbBuilder {
     this.db.pragma('temp_store = MEMORY');
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA_SQL);
+    this.scratchPath = `${path}-build`;
+    rmSync(this.scratchPath, { force: true });
+    this.db.prepare(`ATTACH DATABASE ? AS ${BUILD_SCHEMA}`).run(this.scratchPath);
+    this.db.pragma(`${BUILD_SCHEMA}.journal_mode = OFF`);
+    this.db.pragma(`${BUILD_SCHEMA}.synchronous = OFF`);
+    // Appended in feed order, then read once in key order: a smaller cache than the DB's does.
+    this.db.pragma(`${BUILD_SCHEMA}.cache_size = -65536`);
+    this.db.exec(BUILD_SQL);
     this.insAdvisory = this.db.prepare(
       'INSERT INTO advisories (rid, id, feed, source, summary, published, modified, severity, cvss, refs, aliases) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     );
     this.insAffected = this.db.prepare(
-      'INSERT INTO affected (namespace, name, rid, ranges, versions, fix_state, severity) VALUES (?,?,?,?,?,?,?)',
+      `INSERT INTO ${BUILD_SCHEMA}.affected (namespace, name, rid, ranges, versions, fix_state, severity) VALUES (?,?,?,?,?,?,?)`,
     );
     this.insAlias = this.db.prepare('INSERT INTO aliases (alias, rid) VALUES (?, ?)');
     this.insKev = this.db.prepare('INSERT OR REPLACE INTO kev (cve, date_added, due_date, ransomware) VALUES (?,?,?,?)');
@@ -266,7 +280,7 @@ export class AdvisoryDbBuilder {
     for (const r of rows) this.insDownload.run(r.url, r.etag ?? null, r.lastModified ?? null, r.fetchedAt);
   }
 
-  /** Remove superseded copies, build the indexes and the `packages` lookup table, write the sources table and close the file. */
+  /** Remove superseded copies, build the indexes and the `packages` lookup table, write the sources table, drop the scratch file and close the DB. */
   finish(): BuildSummary {
     const db = this.db;
     const importedAt = this.clock.now().toISOString();
@@ -275,14 +289,15 @@ export class AdvisoryDbBuilder {
       const ins = db.prepare('INSERT OR IGNORE INTO dead (rid) VALUES (?)');
       for (const rid of this.dead) ins.run(rid);
       db.exec(`
-        DELETE FROM affected WHERE rid IN (SELECT rid FROM dead);
+        DELETE FROM ${BUILD_SCHEMA}.affected WHERE rid IN (SELECT rid FROM dead);
         DELETE FROM aliases WHERE rid IN (SELECT rid FROM dead);
         DELETE FROM advisories WHERE rid IN (SELECT rid FROM dead);
         DROP TABLE dead;`);
     }
     db.exec(POST_LOAD_SQL);
     this.mergeReverseAliases();
-    db.exec(PACKAGES_SQL);
+    db.exec(SUMMARIES_SQL);
+    this.writePackages();
     db.prepare(
       `INSERT INTO sources (source, feed, snapshot, records, imported_at)
        SELECT source, MIN(feed), MAX(modified), COUNT(*), ? FROM advisories GROUP BY source`,
@@ -297,6 +312,8 @@ export class AdvisoryDbBuilder {
     }
     db.prepare('INSERT INTO schema_version (version, built_at) VALUES (?, ?)').run(SCHEMA_VERSION, importedAt);
     db.exec('COMMIT');
+    db.exec(`DETACH DATABASE ${BUILD_SCHEMA}`);
+    rmSync(this.scratchPath, { force: true });
     db.exec('ANALYZE');
     db.pragma('journal_mode = DELETE');
     const sources = db
@@ -310,6 +327,39 @@ export class AdvisoryDbBuilder {
       .map(({ reasonMap, ...rest }) => ({ ...rest, reasons: [...reasonMap.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)) }))
       .sort((a, b) => a.feed.localeCompare(b.feed));
     return { feeds, sources };
+  }
+
+  /** One `packages` row per (namespace, name) from the build's affected records (codec.ts, encodePackageRow). */
+  private writePackages(): void {
+    const insert = this.db.prepare('INSERT INTO packages (namespace, name, ranges, records) VALUES (?, ?, ?, ?)');
+    const rows = this.db
+      .prepare<[], [string, string, number, string | null, string | null, string, string | null]>(AFFECTED_BY_PACKAGE_SQL)
+      .raw();
+    let namespace = '';
+    let name = '';
+    let records: StoredRecord[] = [];
+    const flush = (): void => {
+      if (records.length === 0) return;
+      const row = encodePackageRow(records);
+      insert.run(namespace, name, row.ranges, row.records);
+      records = [];
+    };
+    // Reading build.affected while writing main.packages: separate files, so SQLite allows it;
+    // better-sqlite3 asks to be told (unsafe mode) before a statement runs during an iteration.
+    this.db.unsafeMode(true);
+    try {
+      for (const [ns, n, rid, ranges, versions, fixState, severity] of rows.iterate()) {
+        if (ns !== namespace || n !== name) {
+          flush();
+          namespace = ns;
+          name = n;
+        }
+        records.push({ rid, fixState, severity, ranges, versions });
+      }
+      flush();
+    } finally {
+      this.db.unsafeMode(false);
+    }
   }
 
   /**
@@ -339,5 +389,6 @@ export class AdvisoryDbBuilder {
 
   abort(): void {
     if (this.db.open) this.db.close();
+    rmSync(this.scratchPath, { force: true });
   }
 }

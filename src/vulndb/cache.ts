@@ -26,3 +26,29 @@ export class GenerationCache<V> {
     this.young.set(key, value);
   }
 }
+
+/**
+ * A GenerationCache that keeps a value only from the second time its key is set: the first time,
+ * only the key is remembered (in a cache of keys of the same size). One pass over many distinct keys
+ * (a first match of a long package list) then keeps nothing, so what it decoded dies young and costs
+ * the garbage collector little; keys asked for again (the next scan, a re-evaluation of stored SBOMs)
+ * are kept as before.
+ */
+export class SecondRequestCache<V> {
+  private readonly seen: GenerationCache<true>;
+  private readonly values: GenerationCache<V>;
+
+  constructor(limit: number) {
+    this.seen = new GenerationCache(limit);
+    this.values = new GenerationCache(limit);
+  }
+
+  get(key: string | number): V | undefined {
+    return this.values.get(key);
+  }
+
+  set(key: string | number, value: V): void {
+    if (this.seen.get(key)) this.values.set(key, value);
+    else this.seen.set(key, true);
+  }
+}

@@ -1,71 +1,63 @@
-import { AppError, isSeverity, type AffectedPackage, type AffectedRange, type CvssScore, type FixState, type RangeEvent, type Severity } from '../core/index.js';
+import { AppError, isSeverity, type AffectedRange, type CvssScore, type EpssScore, type FixState, type RangeEvent, type Severity } from '../core/index.js';
+import type { AdvisorySummary, AffectedRecord } from './types.js';
 
 /**
- * Compact column encodings of the advisory DB. Ranges are stored as
- * `[["E","i","0","f","1.2.3"], …]` (type code, then event kind / version pairs) instead of the
- * verbose OSV objects: a third of the size, and the reader rebuilds the exact domain values.
+ * Column encodings of the advisory DB. Ranges are stored as JSON in the domain's own shape
+ * (`[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.2.3"}]}]`), so that one
+ * JSON.parse of a `packages` row yields the objects range evaluation takes, with no decoding pass
+ * and no intermediate garbage; the shape is checked in place.
  *
  * The DB is written by this program, so the decoders check shapes by hand (typeof, Array.isArray)
- * instead of with zod: they run for every candidate of every lookup. A value of another shape
- * means a damaged file: corruptColumn() says which column and to rebuild the DB.
+ * instead of with zod: they run for every record of every lookup. A value of another shape means a
+ * damaged file: corruptColumn() says which column and to rebuild the DB.
  */
-const RANGE_TYPE_CODE = { ECOSYSTEM: 'E', SEMVER: 'S' } as const;
-const EVENT_CODE = { introduced: 'i', fixed: 'f', last_affected: 'l', limit: 'm' } as const;
-
 export function corruptColumn(column: string): AppError {
   return new AppError('BAD_INPUT', `advisory DB column ${column} holds a value of an unexpected shape; rebuild the DB with \`palisade db update\``, {
     details: { column },
   });
 }
 
+/** One event with exactly its one key, whatever else the feed parser's object carried. */
+function canonicalEvent(e: RangeEvent): RangeEvent {
+  if ('introduced' in e) return { introduced: e.introduced };
+  if ('fixed' in e) return { fixed: e.fixed };
+  if ('last_affected' in e) return { last_affected: e.last_affected };
+  return { limit: e.limit };
+}
+
 export function encodeRanges(ranges: readonly AffectedRange[]): string {
-  return JSON.stringify(
-    ranges.map((r) => {
-      const row: string[] = [RANGE_TYPE_CODE[r.type]];
-      for (const e of r.events) {
-        if ('introduced' in e) row.push(EVENT_CODE.introduced, e.introduced);
-        else if ('fixed' in e) row.push(EVENT_CODE.fixed, e.fixed);
-        else if ('last_affected' in e) row.push(EVENT_CODE.last_affected, e.last_affected);
-        else row.push(EVENT_CODE.limit, e.limit);
-      }
-      return row;
-    }),
-  );
+  return JSON.stringify(ranges.map((r) => ({ type: r.type, events: r.events.map(canonicalEvent) })));
 }
 
-function decodeEvent(code: unknown, version: string): RangeEvent | undefined {
-  switch (code) {
-    case 'i':
-      return { introduced: version };
-    case 'f':
-      return { fixed: version };
-    case 'l':
-      return { last_affected: version };
-    case 'm':
-      return { limit: version };
-    default:
-      return undefined;
-  }
+function isRangeEvent(value: unknown): value is RangeEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  if ('introduced' in value) return typeof value.introduced === 'string';
+  if ('fixed' in value) return typeof value.fixed === 'string';
+  if ('last_affected' in value) return typeof value.last_affected === 'string';
+  return 'limit' in value && typeof value.limit === 'string';
 }
 
-/** Ranges from their parsed compact form (`encodeRanges`), e.g. one element of a `packages` record. */
+function isRange(value: unknown): value is AffectedRange {
+  if (typeof value !== 'object' || value === null || !('type' in value) || !('events' in value)) return false;
+  if (value.type !== 'ECOSYSTEM' && value.type !== 'SEMVER') return false;
+  const events = value.events;
+  if (!Array.isArray(events)) return false;
+  const items: unknown[] = events;
+  for (let i = 0; i < items.length; i++) if (!isRangeEvent(items[i])) return false;
+  return true;
+}
+
+function isRangeList(value: unknown): value is AffectedRange[] {
+  if (!Array.isArray(value)) return false;
+  const items: unknown[] = value;
+  for (let i = 0; i < items.length; i++) if (!isRange(items[i])) return false;
+  return true;
+}
+
+/** Ranges from their parsed JSON (`encodeRanges`), checked in place, e.g. one element of a `packages` record. */
 export function rangesFromValue(value: unknown): AffectedRange[] {
-  if (!Array.isArray(value)) throw corruptColumn('ranges');
-  const rows: unknown[] = value;
-  const out: AffectedRange[] = [];
-  for (const item of rows) {
-    if (!Array.isArray(item)) throw corruptColumn('ranges');
-    const row: unknown[] = item;
-    const events: RangeEvent[] = [];
-    for (let i = 1; i + 1 < row.length; i += 2) {
-      const version = row[i + 1];
-      if (typeof version !== 'string') throw corruptColumn('ranges');
-      const e = decodeEvent(row[i], version);
-      if (e) events.push(e);
-    }
-    out.push({ type: row[0] === 'S' ? 'SEMVER' : 'ECOSYSTEM', events });
-  }
-  return out;
+  if (!isRangeList(value)) throw corruptColumn('ranges');
+  return value;
 }
 
 export function decodeRanges(text: string | null): AffectedRange[] {
@@ -73,36 +65,43 @@ export function decodeRanges(text: string | null): AffectedRange[] {
   return rangesFromValue(JSON.parse(text));
 }
 
-/** CVSS as `[[version, vector, baseScore, source], …]`. */
+/** CVSS as the domain's objects, `[{"version":"3.1","vector":"CVSS:3.1/…","baseScore":7.5,"source":"nvd"}, …]`. */
 export function encodeCvss(scores: readonly CvssScore[]): string | null {
   if (scores.length === 0) return null;
-  return JSON.stringify(scores.map((s) => [s.version, s.vector, s.baseScore, s.source]));
+  return JSON.stringify(scores.map((s) => ({ version: s.version, vector: s.vector, baseScore: s.baseScore, source: s.source })));
 }
 
-function cvssVersion(value: unknown): CvssScore['version'] {
-  switch (value) {
-    case '2.0':
-    case '3.0':
-    case '3.1':
-    case '4.0':
-      return value;
-    default:
-      throw corruptColumn('cvss');
-  }
+function isCvssVersion(value: unknown): value is CvssScore['version'] {
+  return value === '3.1' || value === '3.0' || value === '4.0' || value === '2.0';
+}
+
+function isCvssScore(value: unknown): value is CvssScore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'version' in value &&
+    isCvssVersion(value.version) &&
+    'vector' in value &&
+    typeof value.vector === 'string' &&
+    'baseScore' in value &&
+    typeof value.baseScore === 'number' &&
+    'source' in value &&
+    typeof value.source === 'string'
+  );
+}
+
+function isCvssList(value: unknown): value is CvssScore[] {
+  if (!Array.isArray(value)) return false;
+  const items: unknown[] = value;
+  for (let i = 0; i < items.length; i++) if (!isCvssScore(items[i])) return false;
+  return true;
 }
 
 export function decodeCvss(text: string | null): CvssScore[] {
   if (!text) return [];
   const parsed: unknown = JSON.parse(text);
-  if (!Array.isArray(parsed)) throw corruptColumn('cvss');
-  const rows: unknown[] = parsed;
-  return rows.map((item) => {
-    if (!Array.isArray(item) || item.length !== 4) throw corruptColumn('cvss');
-    const row: unknown[] = item;
-    const [version, vector, baseScore, source] = row;
-    if (typeof vector !== 'string' || typeof baseScore !== 'number' || typeof source !== 'string') throw corruptColumn('cvss');
-    return { version: cvssVersion(version), vector, baseScore, source };
-  });
+  if (!isCvssList(parsed)) throw corruptColumn('cvss');
+  return parsed;
 }
 
 export function encodeStrings(values: readonly string[]): string | null {
@@ -112,7 +111,7 @@ export function encodeStrings(values: readonly string[]): string | null {
 function isStringArray(value: unknown): value is string[] {
   if (!Array.isArray(value)) return false;
   const items: unknown[] = value;
-  for (const item of items) if (typeof item !== 'string') return false;
+  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'string') return false;
   return true;
 }
 
@@ -125,6 +124,48 @@ export function stringsFromValue(value: unknown, column: string): string[] {
 export function decodeStrings(text: string | null, column = 'strings'): string[] {
   if (!text) return [];
   return stringsFromValue(JSON.parse(text), column);
+}
+
+function isEpssList(value: unknown): value is EpssScore[] {
+  if (!Array.isArray(value)) return false;
+  const items: unknown[] = value;
+  for (let i = 0; i < items.length; i++) {
+    const e = items[i];
+    if (typeof e !== 'object' || e === null || !('cveId' in e) || typeof e.cveId !== 'string') return false;
+    if (!('score' in e) || typeof e.score !== 'number' || !('percentile' in e) || typeof e.percentile !== 'number') return false;
+  }
+  return true;
+}
+
+function isSummary(value: unknown): value is AdvisorySummary {
+  if (typeof value !== 'object' || value === null) return false;
+  if (!('id' in value) || typeof value.id !== 'string' || !('source' in value) || typeof value.source !== 'string') return false;
+  if (!('aliases' in value) || !isStringArray(value.aliases) || !('cvss' in value) || !isCvssList(value.cvss)) return false;
+  if ('severity' in value && (typeof value.severity !== 'string' || !isSeverity(value.severity))) return false;
+  if ('summary' in value && typeof value.summary !== 'string') return false;
+  if ('epss' in value && !isEpssList(value.epss)) return false;
+  return !('withdrawn' in value) || typeof value.withdrawn === 'string';
+}
+
+/**
+ * One `summaries` row: an advisory's summary as JSON in the domain's shape (`{"id", "aliases",
+ * "source", "cvss", "summary"?, "severity"?, "epss"?}`, absent fields left out), so one JSON.parse yields the
+ * values the matcher uses; the shape is checked in place. Written in SQL by the builder (SUMMARIES_SQL).
+ */
+export function decodeSummary(text: string): AdvisorySummary {
+  const doc: unknown = JSON.parse(text);
+  if (!isSummary(doc)) throw corruptColumn('summaries.doc');
+  // One shape for every summary, absent fields undefined: the matcher's reads of them stay monomorphic.
+  return {
+    id: doc.id,
+    aliases: doc.aliases,
+    source: doc.source,
+    summary: doc.summary,
+    severity: doc.severity,
+    cvss: doc.cvss,
+    epss: doc.epss,
+    withdrawn: undefined,
+  };
 }
 
 /** A stored fix state; anything else reads as 'unknown'. */
@@ -147,40 +188,69 @@ export function toSeverity(value: unknown): Severity | undefined {
 }
 
 /**
- * One `packages` row: every affected record filed under one (namespace, name), in build order, as a
- * flat JSON array of five values per record: `[rid, fixState, severity or 0, ranges or 0,
- * versions or 0, …]`, with ranges in the compact form above and versions a string array. Written in
- * SQL by the builder (PACKAGES_SQL in schema.ts) from the `affected` columns, which already hold
- * that JSON, so the build never parses it; read with one JSON.parse per lookup.
+ * One `packages` row: every affected record filed under one (namespace, name), in build order, in
+ * two JSON columns. `ranges` holds each distinct range list of the package once (in the shape
+ * above): the CVEs of one package fixed in one version share one list, so a lookup builds one set
+ * of range objects per distinct list (a third of the records, on Debian) and the matcher evaluates
+ * each once. `records` is a flat array of five values per record: `[rid, fixState, severity or 0,
+ * index into ranges or -1, versions or 0, …]`, versions a string array. Written by the builder
+ * (encodePackageRow) from the build's `affected` rows, whose columns already hold that JSON, so the
+ * build never parses it; read with one JSON.parse per column.
  */
 export const PACKAGE_RECORD_WIDTH = 5;
 
-export interface PackageRecord {
-  /** The advisory's row id. */
+/** One affected record as the build holds it: ranges and versions as their JSON text. */
+export interface StoredRecord {
   rid: number;
-  affected: AffectedPackage;
+  fixState: string;
+  severity: string | null;
+  ranges: string | null;
+  versions: string | null;
 }
 
-export function decodePackageRecords(text: string, namespace: string, name: string): PackageRecord[] {
-  const parsed: unknown = JSON.parse(text);
+export function encodePackageRow(records: readonly StoredRecord[]): { ranges: string | null; records: string } {
+  const lists = new Map<string, number>();
+  const parts: string[] = [];
+  for (const r of records) {
+    let list = -1;
+    if (r.ranges !== null) {
+      list = lists.get(r.ranges) ?? lists.size;
+      if (list === lists.size) lists.set(r.ranges, list);
+    }
+    parts.push(`${r.rid},${JSON.stringify(r.fixState)},${r.severity === null ? '0' : JSON.stringify(r.severity)},${list},${r.versions ?? '0'}`);
+  }
+  return { ranges: lists.size === 0 ? null : `[${[...lists.keys()].join(',')}]`, records: `[${parts.join(',')}]` };
+}
+
+/** Shared by the records without ranges or versions; never written to. */
+const NONE: never[] = [];
+
+export function decodePackageRecords(records: string, ranges: string | null): AffectedRecord[] {
+  const lists: AffectedRange[][] = [];
+  if (ranges !== null) {
+    const parsedLists: unknown = JSON.parse(ranges);
+    if (!Array.isArray(parsedLists)) throw corruptColumn('packages.ranges');
+    const items: unknown[] = parsedLists;
+    for (let i = 0; i < items.length; i++) lists.push(rangesFromValue(items[i]));
+  }
+  const parsed: unknown = JSON.parse(records);
   if (!Array.isArray(parsed) || parsed.length % PACKAGE_RECORD_WIDTH !== 0) throw corruptColumn('packages.records');
   const flat: unknown[] = parsed;
-  const out: PackageRecord[] = [];
+  const out: AffectedRecord[] = [];
   for (let i = 0; i < flat.length; i += PACKAGE_RECORD_WIDTH) {
     const rid = flat[i];
-    const ranges = flat[i + 3];
+    const list = flat[i + 3];
     const versions = flat[i + 4];
-    if (typeof rid !== 'number') throw corruptColumn('packages.records');
-    const affected: AffectedPackage = {
-      namespace,
-      name,
-      ranges: ranges === 0 ? [] : rangesFromValue(ranges),
-      versions: versions === 0 ? [] : stringsFromValue(versions, 'packages.records'),
+    if (typeof rid !== 'number' || typeof list !== 'number') throw corruptColumn('packages.records');
+    const recordRanges = list === -1 ? NONE : lists[list];
+    if (recordRanges === undefined) throw corruptColumn('packages.records');
+    out.push({
+      advisory: rid,
       fixState: toFixState(flat[i + 1]),
-    };
-    const severity = toSeverity(flat[i + 2]);
-    if (severity) affected.severity = severity;
-    out.push({ rid, affected });
+      severity: toSeverity(flat[i + 2]),
+      ranges: recordRanges,
+      versions: versions === 0 ? NONE : stringsFromValue(versions, 'packages.records'),
+    });
   }
   return out;
 }

@@ -1,13 +1,12 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { AppError, type AdvisoryHeader, type EpssScore, type KevEntry } from '../core/index.js';
-import { GenerationCache } from './cache.js';
-import { decodeCvss, decodePackageRecords, decodeStrings, toSeverity } from './codec.js';
+import { GenerationCache, SecondRequestCache } from './cache.js';
+import { decodeCvss, decodePackageRecords, decodeStrings, decodeSummary, toSeverity } from './codec.js';
 import { SCHEMA_VERSION } from './schema.js';
-import type { AdvisoryCandidate, AdvisoryIndex, AdvisorySummary } from './types.js';
+import type { AdvisoryIndex, AdvisorySummary, AffectedRecord } from './types.js';
 
-/** The advisory columns a summary needs (not the long reference list). */
-interface SummaryRow {
+interface AdvisoryRow {
   id: string;
   source: string;
   severity: string | null;
@@ -16,9 +15,6 @@ interface SummaryRow {
   aliases: string | null;
   cvss: string | null;
   summary: string | null;
-}
-
-interface AdvisoryRow extends SummaryRow {
   refs: string | null;
 }
 
@@ -31,27 +27,26 @@ const SUMMARY_CACHE = 100_000;
 const HEADER_CACHE = 5_000;
 /** (namespace, name) lookups: images share most of their packages. */
 const LOOKUP_CACHE = 20_000;
+/** Advisory row ids per summaries statement. */
+const SUMMARY_BATCH = 2_000;
 /** EPSS scores by CVE id (a score is a few dozen bytes). */
 const EPSS_CACHE = 50_000;
 
-/**
- * A summary (or, given the references, a header) from its row. Aliases are stored sorted, both ways
- * (see AdvisoryDbBuilder.mergeReverseAliases).
- */
-function summaryOf(row: SummaryRow): AdvisorySummary;
-function summaryOf(row: SummaryRow, references: string[]): AdvisoryHeader;
-function summaryOf(row: SummaryRow, references?: string[]): AdvisorySummary {
-  const aliases = decodeStrings(row.aliases, 'advisories.aliases');
-  const cvss = decodeCvss(row.cvss);
-  const s: AdvisorySummary | AdvisoryHeader = references
-    ? { id: row.id, aliases, source: row.source, cvss, references }
-    : { id: row.id, aliases, source: row.source, cvss };
-  if (row.summary !== null) s.summary = row.summary;
-  if (row.published !== null) s.published = row.published;
-  if (row.modified !== null) s.modified = row.modified;
+/** A whole header (what `palisade db show` prints) from its row. */
+function headerOf(row: AdvisoryRow): AdvisoryHeader {
+  const h: AdvisoryHeader = {
+    id: row.id,
+    aliases: decodeStrings(row.aliases, 'advisories.aliases'),
+    source: row.source,
+    cvss: decodeCvss(row.cvss),
+    references: decodeStrings(row.refs, 'advisories.refs'),
+  };
+  if (row.summary !== null) h.summary = row.summary;
+  if (row.published !== null) h.published = row.published;
+  if (row.modified !== null) h.modified = row.modified;
   const severity = toSeverity(row.severity);
-  if (severity) s.severity = severity;
-  return s;
+  if (severity) h.severity = severity;
+  return h;
 }
 
 /** Which DB a scan used: build time and each source's snapshot, for reports. */
@@ -68,9 +63,10 @@ export interface AdvisoryDb extends AdvisoryIndex {
 }
 
 /**
- * Open the advisory DB read-only. A lookup reads one `packages` row (clustered on (namespace, name))
- * and the summary of each advisory it names that is not cached yet; lookups, summaries and EPSS
- * scores are cached in bounded two-generation caches, the KEV catalog is read whole on first use.
+ * Open the advisory DB read-only. A lookup reads one `packages` row (clustered on (namespace, name));
+ * summaries are read for the advisories asked for, in batches (the matcher asks for those of the
+ * records that matched only). Lookups and summaries are cached from their second request on, EPSS
+ * scores from the first, in bounded two-generation caches; the KEV catalog is read whole on first use.
  */
 export function openAdvisoryDb(path: string): AdvisoryDb {
   if (!existsSync(path)) {
@@ -101,11 +97,10 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
   // The whole file mapped (read-only): lookups touch pages all over the packages and advisories tables.
   db.pragma('mmap_size = 2147483648');
 
-  // One row per lookup (the packages table, clustered on (namespace, name)), then one row per advisory not yet cached.
-  const packageStmt = db.prepare<[string, string], { records: string }>('SELECT records FROM packages WHERE namespace = ? AND name = ?');
-  const summaryStmt = db.prepare<[number], SummaryRow>(
-    'SELECT id, source, severity, published, modified, aliases, cvss, summary FROM advisories WHERE rid = ?',
-  );
+  // One row per lookup (the packages table, clustered on (namespace, name)); the summaries of the
+  // advisories a match() needs in one statement per SUMMARY_BATCH rids (json_each of a JSON array).
+  const packageStmt = db.prepare<[string, string], [string | null, string]>('SELECT ranges, records FROM packages WHERE namespace = ? AND name = ?').raw();
+  const summariesStmt = db.prepare<[string], [number, string]>('SELECT rid, doc FROM summaries WHERE rid IN (SELECT value FROM json_each(?))').raw();
   const advisoryStmt = db.prepare<[number], AdvisoryRow>(
     'SELECT id, source, severity, published, modified, aliases, cvss, summary, refs FROM advisories WHERE rid = ?',
   );
@@ -114,22 +109,30 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
     'SELECT cve, date_added, due_date, ransomware FROM kev',
   );
   const epssStmt = db.prepare<[string], { score: number; percentile: number }>('SELECT score, percentile FROM epss WHERE cve = ?');
+  const maxRid = db.prepare<[], number | null>('SELECT max(rid) FROM summaries').pluck().get() ?? 0;
 
   const headers = new GenerationCache<AdvisoryHeader>(HEADER_CACHE);
+  // Lookups and summaries are kept from their second request on: a first match of many distinct
+  // packages keeps nothing (its objects die young), a repeated one is answered from memory. Which
+  // summaries were asked for once is a byte per advisory row.
   const summaries = new GenerationCache<AdvisorySummary>(SUMMARY_CACHE);
-  const lookups = new GenerationCache<AdvisoryCandidate[]>(LOOKUP_CACHE);
+  const summaryAsked = new Uint8Array(maxRid + 1);
+  const lookups = new SecondRequestCache<AffectedRecord[]>(LOOKUP_CACHE);
   const epssCache = new GenerationCache<EpssScore | null>(EPSS_CACHE);
   // The KEV catalog is small (about 1,500 entries): read whole on first use.
   let kevById: Map<string, KevEntry> | undefined;
 
-  function summary(rid: number): AdvisorySummary {
-    const cached = summaries.get(rid);
-    if (cached) return cached;
-    const row = summaryStmt.get(rid);
-    if (!row) throw new AppError('BAD_INPUT', `advisory DB names advisory row ${rid}, which is missing; rebuild it with \`palisade db update\``);
-    const s = summaryOf(row);
-    summaries.set(rid, s);
-    return s;
+  /** Reads the summaries of `rids` (not cached, no duplicates) in one statement per chunk; keeps those asked for before. */
+  function readSummaries(rids: number[], into: Map<number, AdvisorySummary>): void {
+    for (let i = 0; i < rids.length; i += SUMMARY_BATCH) {
+      const chunk = rids.length <= SUMMARY_BATCH ? rids : rids.slice(i, i + SUMMARY_BATCH);
+      for (const [rid, doc] of summariesStmt.iterate(JSON.stringify(chunk))) {
+        const s = decodeSummary(doc);
+        if (summaryAsked[rid] === 1) summaries.set(rid, s);
+        else summaryAsked[rid] = 1;
+        into.set(rid, s);
+      }
+    }
   }
 
   function header(rid: number): AdvisoryHeader | undefined {
@@ -137,7 +140,7 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
     if (cached) return cached;
     const row = advisoryStmt.get(rid);
     if (!row) return undefined;
-    const h = summaryOf(row, decodeStrings(row.refs, 'advisories.refs'));
+    const h = headerOf(row);
     headers.set(rid, h);
     return h;
   }
@@ -151,15 +154,30 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
         .map((r) => (r.snapshot ? { id: r.source, snapshot: r.snapshot } : { id: r.source }));
       return built?.built_at ? { builtAt: built.built_at, sources } : { sources };
     },
-    candidates(namespace: string, name: string): AdvisoryCandidate[] {
+    records(namespace: string, name: string): readonly AffectedRecord[] {
       const key = `${namespace}\u0000${name}`;
       const cached = lookups.get(key);
-      if (cached) return [...cached];
+      if (cached) return cached;
       const row = packageStmt.get(namespace, name);
-      const out: AdvisoryCandidate[] = [];
-      if (row) for (const { rid, affected } of decodePackageRecords(row.records, namespace, name)) out.push({ advisory: summary(rid), affected });
-      lookups.set(key, out);
-      return [...out];
+      const records = row === undefined ? [] : decodePackageRecords(row[1], row[0]);
+      lookups.set(key, records);
+      return records;
+    },
+    summaries(keys: readonly number[]): AdvisorySummary[] {
+      const found = new Map<number, AdvisorySummary>();
+      const missing = new Set<number>();
+      for (const rid of keys) {
+        if (found.has(rid) || missing.has(rid)) continue;
+        const cached = summaries.get(rid);
+        if (cached) found.set(rid, cached);
+        else missing.add(rid);
+      }
+      if (missing.size > 0) readSummaries([...missing], found);
+      return keys.map((rid) => {
+        const s = found.get(rid);
+        if (!s) throw new AppError('BAD_INPUT', `advisory DB names advisory row ${rid}, which is missing; rebuild it with \`palisade db update\``);
+        return s;
+      });
     },
     kev(cveId: string): KevEntry | undefined {
       if (!kevById) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, fixedClock, silentLogger, type Advisory } from '../core/index.js';
 import { makeTarGz, makeZip } from './__fixtures__/archives.js';
+import { candidates } from './candidates.js';
 import { openAdvisoryDb } from './db.js';
 import { importFeeds } from './import.js';
 import { createMemoryIndex } from './memory.js';
@@ -63,11 +64,11 @@ function feedDir(name: string): string {
 
 function lookups(index: AdvisoryIndex): unknown {
   return {
-    lodash: index.candidates('npm', 'lodash').map((c) => [c.advisory.id, c.advisory.aliases, c.advisory.severity, c.affected.ranges, c.affected.fixState]),
-    debian13: index.candidates('debian:13', 'exampletls').map((c) => [c.advisory.id, c.affected.fixState, c.affected.severity]),
-    cve: index.candidates('debian:12', 'exampletls').map((c) => [c.advisory.id, c.advisory.aliases]).sort(),
-    pypi: index.candidates('pypi', 'redis-py-cluster').map((c) => c.advisory.id),
-    none: index.candidates('npm', 'left-pad'),
+    lodash: candidates(index, 'npm', 'lodash').map((c) => [c.advisory.id, c.advisory.aliases, c.advisory.severity, c.affected.ranges, c.affected.fixState]),
+    debian13: candidates(index, 'debian:13', 'exampletls').map((c) => [c.advisory.id, c.affected.fixState, c.affected.severity]),
+    cve: candidates(index, 'debian:12', 'exampletls').map((c) => [c.advisory.id, c.advisory.aliases]).sort(),
+    pypi: candidates(index, 'pypi', 'redis-py-cluster').map((c) => c.advisory.id),
+    none: candidates(index, 'npm', 'left-pad'),
     kev: index.kev('CVE-2021-23337'),
     epss: index.epss('CVE-2024-99001'),
     noKev: index.kev('CVE-1999-0001'),
@@ -167,7 +168,7 @@ describe('importFeeds', () => {
     const result = await importFeeds({ inputs: [a, b], dbPath, clock, log: silentLogger });
     expect(result.feeds.find((f) => f.feed === 'osv')).toMatchObject({ advisories: 1, duplicates: 1 });
     let db = openAdvisoryDb(dbPath);
-    expect(db.candidates('npm', 'lodash').map((c) => [c.advisory.summary, c.affected.ranges[0]?.events[1]])).toEqual([
+    expect(candidates(db, 'npm', 'lodash').map((c) => [c.advisory.summary, c.affected.ranges[0]?.events[1]])).toEqual([
       ['Command Injection in lodash', { fixed: '4.17.21' }],
     ]);
     db.close();
@@ -178,8 +179,8 @@ describe('importFeeds', () => {
     const withdrawn = await importFeeds({ inputs: [a, w], dbPath, clock, log: silentLogger });
     expect(withdrawn.feeds.find((f) => f.feed === 'osv')).toMatchObject({ withdrawn: 1 });
     db = openAdvisoryDb(dbPath);
-    expect(db.candidates('npm', 'lodash')).toEqual([]);
-    expect(db.candidates('npm', 'lodash-es')).toEqual([]);
+    expect(candidates(db, 'npm', 'lodash')).toEqual([]);
+    expect(candidates(db, 'npm', 'lodash-es')).toEqual([]);
     db.close();
   });
 
@@ -201,8 +202,8 @@ describe('importFeeds', () => {
     expect(result.feeds.find((f) => f.feed === 'osv')).toMatchObject({ advisories: 1, merged: 1, duplicates: 1 });
     const db = openAdvisoryDb(dbPath);
     try {
-      expect(db.candidates('debian:12', 'openssl').map((c) => [c.advisory.id, c.advisory.aliases])).toEqual([['CVE-2023-0286', ['GHSA-x4qr-2fvf-3mr5']]]);
-      expect(db.candidates('alpine:3.17', 'openssl').map((c) => c.affected.ranges[0]?.events[1])).toEqual([{ fixed: '3.0.8-r0' }]);
+      expect(candidates(db, 'debian:12', 'openssl').map((c) => [c.advisory.id, c.advisory.aliases])).toEqual([['CVE-2023-0286', ['GHSA-x4qr-2fvf-3mr5']]]);
+      expect(candidates(db, 'alpine:3.17', 'openssl').map((c) => c.affected.ranges[0]?.events[1])).toEqual([{ fixed: '3.0.8-r0' }]);
     } finally {
       db.close();
     }

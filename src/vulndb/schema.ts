@@ -5,19 +5,33 @@
  * - advisories: one row per (feed, id); `rid` links the other tables. cvss/refs/aliases are JSON;
  *   aliases are stored sorted. The columns a lookup reads come first and the long `refs` last, so
  *   reading a summary never walks a long reference list's overflow pages.
- * - affected: appended in feed order during the build (sequential writes), indexed on
- *   (namespace, name) after the load. ranges are compact JSON (codec.ts).
  * - packages: the matcher's one lookup. One row per (namespace, name), clustered on that key,
- *   holding all its affected records as one JSON array (codec.ts, decodePackageRecords): one B-tree
- *   seek and one JSON.parse per lookup instead of a join over scattered rows. Filled from
- *   `affected` at the end of the build (PACKAGES_SQL).
+ *   holding all its affected records (codec.ts, encodePackageRow): each distinct range list once,
+ *   in its final object shape, and the records pointing at them. One B-tree seek and a JSON.parse
+ *   per lookup, no decoding pass. Advisory summaries are read separately, for the records that
+ *   matched only.
+ * - summaries: per advisory (rid), what the matcher reads of it as one JSON document in its final
+ *   shape (codec.ts, decodeSummary), with the EPSS scores of the CVEs it names, derived from
+ *   `advisories` and `epss` at the end of the build (SUMMARIES_SQL): one string and one JSON.parse
+ *   per advisory, in a table of short rows.
  * - aliases: alias → rid; at the end of a build every advisory's `aliases` column gets the ids of
  *   the advisories that name it (aliases both ways), so a reader needs one row per advisory.
  * - sources: per advisory source (and kev, epss): snapshot = newest record, record count.
  * - skips: per feed format, why records were skipped.
  * - downloads: ETag / Last-Modified of each fetched URL, for conditional requests.
+ *
+ * The build's `affected` table (BUILD_SQL) lives in a scratch file attached as `build` beside the
+ * new DB and deleted with it: rows appended in feed order (sequential writes), grouped into
+ * `packages` at the end (AFFECTED_BY_PACKAGE_SQL, in key order, so the clustered table is written
+ * sequentially). It is not part of the DB a reader opens, which would hold every record twice.
+ *
+ * Version 4: `affected` moved out of the DB; ranges and CVSS stored as objects instead of compact
+ * arrays, each distinct range list once per package; `summaries` added.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
+
+/** The attached scratch schema of a build. */
+export const BUILD_SCHEMA = 'build';
 
 export const SCHEMA_SQL = `
 CREATE TABLE schema_version (version INTEGER NOT NULL, built_at TEXT NOT NULL);
@@ -34,18 +48,14 @@ CREATE TABLE advisories (
   summary TEXT,
   refs TEXT
 );
-CREATE TABLE affected (
-  namespace TEXT NOT NULL,
-  name TEXT NOT NULL,
-  rid INTEGER NOT NULL,
-  ranges TEXT,
-  versions TEXT,
-  fix_state TEXT NOT NULL,
-  severity TEXT
+CREATE TABLE summaries (
+  rid INTEGER PRIMARY KEY,
+  doc TEXT NOT NULL
 );
 CREATE TABLE packages (
   namespace TEXT NOT NULL,
   name TEXT NOT NULL,
+  ranges TEXT,
   records TEXT NOT NULL,
   PRIMARY KEY (namespace, name)
 ) WITHOUT ROWID;
@@ -90,23 +100,51 @@ CREATE TABLE downloads (
 export const POST_LOAD_SQL = `
 CREATE UNIQUE INDEX advisories_feed_id ON advisories (feed, id);
 CREATE INDEX advisories_id ON advisories (id);
-CREATE INDEX affected_package ON affected (namespace, name);
+CREATE INDEX ${BUILD_SCHEMA}.affected_package ON affected (namespace, name);
 CREATE INDEX aliases_alias ON aliases (alias);
 `;
 
+/** The build's scratch table, in the attached schema BUILD_SCHEMA. ranges and versions are JSON (codec.ts). */
+export const BUILD_SQL = `
+CREATE TABLE ${BUILD_SCHEMA}.affected (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  rid INTEGER NOT NULL,
+  ranges TEXT,
+  versions TEXT,
+  fix_state TEXT NOT NULL,
+  severity TEXT
+);
+`;
+
 /**
- * Fills `packages` from `affected` (after POST_LOAD_SQL, whose index yields the groups in key
- * order, so the clustered table is written sequentially). Each record is `rid,"fixState",
- * "severity"|0,ranges|0,versions|0` built from the stored JSON text; records keep their build
- * (rowid) order, which is the order candidates() returns them in.
+ * The build's affected records in `packages` key order (the index of POST_LOAD_SQL yields them so),
+ * each package's records in build (rowid) order, which is the order lookups return them in.
  */
-export const PACKAGES_SQL = `
-INSERT INTO packages (namespace, name, records)
-SELECT namespace, name,
-       '[' || group_concat(
-                rid || ',' || json_quote(fix_state) || ',' || iif(severity IS NULL, '0', json_quote(severity)) || ',' ||
-                coalesce(ranges, '0') || ',' || coalesce(versions, '0'),
-                ',' ORDER BY rowid) || ']'
-  FROM affected
- GROUP BY namespace, name;
+export const AFFECTED_BY_PACKAGE_SQL = `
+SELECT namespace, name, rid, ranges, versions, fix_state, severity
+  FROM ${BUILD_SCHEMA}.affected
+ ORDER BY namespace, name, rowid
+`;
+
+/**
+ * Fills `summaries` from `advisories` once aliases are final (after mergeReverseAliases) and the
+ * EPSS scores are loaded: each advisory's summary carries the EPSS scores of the CVE ids it names
+ * (its id and aliases), so a finding's score comes with the summary instead of from a lookup per
+ * CVE. json_patch drops the members whose value is NULL, so an absent summary, severity or score
+ * list is left out, as the domain type has it, instead of being stored as null.
+ */
+export const SUMMARIES_SQL = `
+INSERT INTO summaries (rid, doc)
+SELECT a.rid,
+       json_patch(
+         json_object('id', a.id, 'aliases', json(coalesce(a.aliases, '[]')), 'source', a.source, 'cvss', json(coalesce(a.cvss, '[]'))),
+         json_object(
+           'summary', a.summary,
+           'severity', a.severity,
+           'epss', json((SELECT CASE WHEN count(*) > 0 THEN json_group_array(json_object('cveId', e.cve, 'score', e.score, 'percentile', e.percentile)) END
+                           FROM json_each(json_insert(coalesce(a.aliases, '[]'), '$[#]', a.id)) j
+                           JOIN epss e ON e.cve = j.value))))
+  FROM advisories a
+ ORDER BY a.rid;
 `;

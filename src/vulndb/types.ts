@@ -1,7 +1,29 @@
-import type { Advisory, AdvisoryHeader, AffectedPackage, EpssScore, KevEntry } from '../core/index.js';
+import type { Advisory, AdvisoryHeader, AffectedPackage, AffectedRange, EpssScore, FixState, KevEntry, Severity } from '../core/index.js';
 
-/** What matching needs of an advisory: its header without the (long) reference list. */
-export type AdvisorySummary = Omit<AdvisoryHeader, 'references'>;
+/**
+ * What matching needs of an advisory: its header without the dates and the (long) reference list,
+ * and the EPSS scores of the CVE ids it names (its id and aliases) where the index has one, so that a
+ * finding's score comes with the summary (epssOf in memory.ts).
+ */
+export interface AdvisorySummary extends Pick<AdvisoryHeader, 'id' | 'aliases' | 'source' | 'summary' | 'severity' | 'cvss' | 'withdrawn'> {
+  epss?: EpssScore[];
+}
+
+/**
+ * One affected-package record as an index files it under its (namespace, name): what range
+ * evaluation needs, and the key of its advisory, whose summary `AdvisoryIndex.summaries` gives.
+ * Separate from the summary so that a lookup reads no advisory text: the matcher asks for the
+ * summaries of the records that matched only, in one batch.
+ */
+export interface AffectedRecord {
+  /** The advisory's key in its index (the DB's row id). */
+  advisory: number;
+  fixState: FixState;
+  /** Per-package rating by the distro, if any. */
+  severity: Severity | undefined;
+  ranges: AffectedRange[];
+  versions: string[];
+}
 
 /** One affected-package record together with the advisory it belongs to. */
 export interface AdvisoryCandidate {
@@ -12,10 +34,16 @@ export interface AdvisoryCandidate {
 /**
  * The read side of the advisory DB, which the matcher uses. Implemented by the SQLite DB
  * (src/vulndb/db.ts) and by an in-memory index for small fixture sets (src/vulndb/memory.ts).
+ * `candidates()` (candidates.ts) joins records and summaries for callers that want both.
  */
 export interface AdvisoryIndex {
-  /** Every affected-package record filed under this namespace and package name (exact name match; names are stored as the ecosystem normalises them). */
-  candidates(namespace: string, name: string): AdvisoryCandidate[];
+  /**
+   * Every affected-package record filed under this namespace and package name (exact name match;
+   * names are stored as the ecosystem normalises them), in build order. Read-only: answers may be cached.
+   */
+  records(namespace: string, name: string): readonly AffectedRecord[];
+  /** The summaries of the advisories these keys (`AffectedRecord.advisory`) name, in the same order. */
+  summaries(keys: readonly number[]): AdvisorySummary[];
   kev(cveId: string): KevEntry | undefined;
   epss(cveId: string): EpssScore | undefined;
 }
