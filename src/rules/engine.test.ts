@@ -1,3 +1,4 @@
+import { celMethod, CelScalar, listType, type CelList } from '@bufbuild/cel';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/index.js';
 import { buildCidrSet, createCelEnv, compileCondition, expandMacros, invalidCidrs, parseIPv4 } from './cel.js';
@@ -114,6 +115,24 @@ describe('rule engine', () => {
     ['keywords field needs one team', req({ op: 'update', kind: 'configmaps', teams: ['dev'], payload: { size: 500, color: 'red' } }), []],
   ])('%s', (_name, r, expected) => {
     expect(fired(engine, r)).toEqual(expected);
+  });
+
+  it('hands a rule the same list object on every event, so per-list caches (inCidrs) hold', () => {
+    const seen: CelList[] = [];
+    const probe = celMethod('probe', CelScalar.STRING, [listType(CelScalar.DYN)], CelScalar.BOOL, function (list) {
+      seen.push(list);
+      return [...list].includes(this);
+    });
+    const doc = parseRuleFile(
+      'lists: { admins: [root] }\nrules:\n  - { id: p, title: p, severity: low, tactics: [Impact], match: { ops: [delete] }, condition: "who.probe(lists.admins)", output: "{who}" }\n',
+      'probe.yaml',
+    );
+    const probing = createRuleEngine(ruleSetFromDocuments([doc]), { ...spec, functions: [probe] });
+    const run = (who: string): number => probing.evaluate(req({ op: 'delete', who }), () => ({ who })).length;
+    expect([run('root'), run('alice'), run('root')]).toEqual([1, 0, 1]);
+    expect(seen).toHaveLength(3);
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[2]).toBe(seen[0]);
   });
 
   it('indexes by op and kind: an unrelated event meets only the open rules', () => {

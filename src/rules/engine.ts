@@ -1,4 +1,4 @@
-import type { CelFunc, CelInput } from '@bufbuild/cel';
+import { celList, celMap, type CelFunc, type CelInput, type CelMap } from '@bufbuild/cel';
 import { AppError } from '../core/index.js';
 import { compileCondition, createCelEnv, expandMacros, type CelProgram } from './cel.js';
 import type { RuleSet } from './load.js';
@@ -88,7 +88,9 @@ export function createRuleEngine<F>(set: RuleSet, spec: EngineSpec<F>): RuleEngi
     if (spec.fields[name]?.kind !== 'keyword') throw new AppError('BAD_INPUT', `index field ${name} must be a declared keyword field`);
   }
   const env = createCelEnv(spec.functions);
-  const listsBinding: Record<string, string[]> = Object.fromEntries(set.lists);
+  // Bound as CEL values made once: a plain object would be converted to a new CEL map on every read
+  // of `lists`, and each `lists.x` to a new CEL list, defeating the per-list caches of cel.ts (inCidrs).
+  const listsBinding: CelMap = celMap(new Map([...set.lists].map(([name, items]) => [name, celList(items)])));
   const compiled: CompiledRule<F>[] = [];
   const buckets = new Map<string, CompiledRule<F>[]>();
   for (const rule of set.rules) {
