@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { PALISADE_VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
 
 /** Each command group lives in its own file and adds its commands to the program. */
@@ -28,7 +29,7 @@ export const COMMAND_GROUPS: Record<string, () => Promise<RegisterGroup>> = {
 export async function buildProgram(ctx: CliContext, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('palisade')
     .description('Security for containers and Kubernetes: vulnerabilities, posture, admission policy, threats.')
-    .version('0.1.0')
+    .version(PALISADE_VERSION)
     .showHelpAfterError()
     .exitOverride();
   const named = argv.find((arg) => !arg.startsWith('-'));

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,21 @@ describe('palisade scan image with the scan cache', () => {
     expect(newer.db.builtAt).toBe('2025-03-01T00:00:00.000Z');
     expect(newer.findings.map((f) => f.advisoryId).sort()).toEqual(['CVE-2023-45853', 'CVE-2023-5678']);
     expect(await run()).toEqual({ ...newer, createdAt: expect.any(String) as string });
+  });
+
+  it('does not serve the findings that another Palisade release cached for the same DB', async () => {
+    const cache = cacheDir();
+    const ref = `oci-archive:${archive}`;
+    const first = findingIds((await scan(cache, ref, '--format', 'json')).out);
+    expect(first.length).toBeGreaterThan(0);
+    // What a release before PALISADE_VERSION keyed findings by wrote: the DB's build time alone.
+    const rows = new Database(join(cache, 'scan-cache.sqlite'));
+    const changed = rows
+      .prepare("UPDATE findings SET db_key = CASE WHEN instr(db_key, ' ') > 0 THEN substr(db_key, 1, instr(db_key, ' ') - 1) ELSE db_key END, body = '[]'")
+      .run().changes;
+    rows.close();
+    expect(changed).toBe(1);
+    expect(findingIds((await scan(cache, ref, '--format', 'json')).out)).toEqual(first);
   });
 
   it('describes an archive rebuilt at the same path afresh', async () => {

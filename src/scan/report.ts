@@ -2,8 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { Distro, Finding, Package } from '../core/types.js';
 import { endOfLife } from '../image/os/eol.js';
 import type { ScanReport, ScanTarget } from '../report/types.js';
-
-export const PALISADE_VERSION = '0.1.0';
+import { PALISADE_VERSION } from '../core/version.js';
 
 export interface ReportInput {
   target: ScanTarget;

@@ -4,6 +4,7 @@ import type { Distro, Finding, Package } from '../core/types.js';
 import type { Cataloger } from '../catalog/types.js';
 import type { ImageSource } from '../image/sources/types.js';
 import type { ImageManifestInfo } from '../image/oci.js';
+import { PALISADE_VERSION } from '../core/version.js';
 import { formatPlatform } from '../image/platform.js';
 import type { WalkLimits, WalkProgress, WalkStats } from '../image/walker.js';
 import type { UnmatchedPackage } from '../match/index.js';
@@ -23,7 +24,7 @@ export interface ScanDeps {
   index?: AdvisoryIndex;
   /** Opens the index when findings are not in the cache (instead of `index`, so a cached re-scan never opens it). */
   openIndex?: () => Promise<AdvisoryIndex>;
-  /** Identifies the advisory DB's content (its build time); with a cache, findings are reused for the same key. */
+  /** Identifies the advisory DB's content (its build time); with a cache, findings are reused for the same key and Palisade version. */
   indexKey?: string;
   cache?: SbomCache;
   clock?: Clock;
@@ -79,13 +80,15 @@ export async function scanImage(source: ImageSource, deps: ScanDeps, options: Im
     if (cacheKey) deps.cache?.put(cacheKey, { distro, packages });
   }
   const hasIndex = deps.index !== undefined || deps.openIndex !== undefined;
-  const cachedFindings = cached && hasIndex && deps.indexKey ? deps.cache?.getFindings(cacheKey, deps.indexKey) : undefined;
+  // Findings are reused for the same advisory DB and the same Palisade release (which fixes how it matches).
+  const findingsKey = deps.indexKey ? `${deps.indexKey} palisade/${PALISADE_VERSION}` : undefined;
+  const cachedFindings = cached && hasIndex && findingsKey ? deps.cache?.getFindings(cacheKey, findingsKey) : undefined;
   let matched: { findings: Finding[]; unmatched: UnmatchedPackage[] } = { findings: cachedFindings ?? [], unmatched: [] };
   const index = cachedFindings ? undefined : (deps.index ?? (await deps.openIndex?.()));
   if (index) {
     const { matchPackages } = await import('./match.js');
     matched = matchPackages(packages, { index, clock: deps.clock ?? systemClock });
-    if (cacheKey && deps.indexKey) deps.cache?.putFindings(cacheKey, deps.indexKey, matched.findings);
+    if (cacheKey && findingsKey) deps.cache?.putFindings(cacheKey, findingsKey, matched.findings);
   }
   return {
     info,

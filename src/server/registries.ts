@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, errorMessage, type Logger } from '../core/index.js';
 import type { RegistryConfig } from '../config/index.js';
 import { createRegistryClient, type RegistryClient } from '../image/registry/client.js';
-import { PALISADE_VERSION } from '../scan/report.js';
+import { PALISADE_VERSION } from '../core/version.js';
 
 /**
  * The User-Agent of the server's registry client. A registry's pull notifications name the agent of
