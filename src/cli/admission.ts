@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { AppError, systemClock } from '../core/index.js';
@@ -21,6 +22,7 @@ import {
   type PollingClusterCache,
   type TlsMaterial,
 } from '../policy/index.js';
+import { createAdmissionShipper } from '../policy/ship.js';
 import type { CliContext } from './context.js';
 
 const ServeOptionsSchema = z
@@ -33,6 +35,8 @@ const ServeOptionsSchema = z
     assignments: z.string().min(1).optional(),
     policies: z.array(z.string()).default([]),
     server: z.string().url().optional(),
+    token: z.string().min(1).optional(),
+    cluster: z.string().min(1).max(200).optional(),
     resolveTags: z.boolean().default(false),
     kubeconfig: z.string().optional(),
     context: z.string().optional(),
@@ -71,7 +75,9 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--assignments <file>', 'assignments file (policies and initiatives with scope, parameters and effect; gating rules)')
     .option('--policies <dir>', 'directory of your own policies (repeatable)', collect, [])
-    .option('--server <url>', 'palisade server URL for gated deployment (findings by image digest)')
+    .option('--server <url>', 'palisade server URL for gated deployment (findings by image digest) and, with --token, for the violation records')
+    .option('--token <token>', 'admission token of the server (admission.tokens; or PALISADE_ADMISSION_TOKEN): ship Audit/Warn/Deny violation records to --server')
+    .option('--cluster <name>', 'cluster name of the shipped records, when the server does not tie the token to one')
     .option('--resolve-tags', 'resolve image tags to digests through the registry for gated deployment')
     .option('--kubeconfig <path>', 'read namespace objects through this kubeconfig (in a pod: the service account is used)')
     .option('--context <name>', 'kubeconfig context')
@@ -102,6 +108,9 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
       }
       const audit = createMemoryAuditSink(1000);
       const log = ctx.log.child({ component: 'admission' });
+      const shipToken = o.token ?? process.env.PALISADE_ADMISSION_TOKEN;
+      if (shipToken !== undefined && o.server === undefined) throw new AppError('BAD_INPUT', '--token needs --server URL: the palisade server the violation records go to');
+      const shipper = o.server !== undefined && shipToken !== undefined ? createAdmissionShipper({ server: o.server, token: shipToken, webhook: hostname(), ...(o.cluster ? { cluster: o.cluster } : {}), clock: systemClock, log }) : undefined;
       if (o.kubeconfig || host) {
         const conn = o.kubeconfig ? await connectionFromKubeconfig(o.kubeconfig, o.context) : await inClusterConnection(host ?? '', process.env.KUBERNETES_SERVICE_PORT ?? '443');
         cluster = createPollingClusterCache(createTransport(conn, process.env), log, lookupKinds(runtime.engine));
@@ -111,6 +120,7 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
         audit: {
           record: (r) => {
             audit.record(r);
+            shipper?.sink.record(r);
             log.info({ uid: r.uid, kind: r.kind, namespace: r.namespace, name: r.name, allowed: r.allowed, violations: r.violations.map((v) => `${v.policyId}:${v.effect}`) }, 'admission audit');
           },
         },
@@ -119,13 +129,17 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
         log,
       });
       const server = await startAdmissionServer({ handler, tls, port: o.port, host: o.host, log, auditRecords: audit.records });
+      shipper?.start();
       const stopWatching = o.selfSigned ? () => {} : watchTlsFiles(o.tlsCert ?? '', o.tlsKey ?? '', (m) => server.setTls(m), log);
       ctx.err(`palisade admission: ${runtime.engine.assignments.length} policy assignments, listening on https://${o.host}:${server.port}/validate\n`);
       if (o.selfSigned && tls.ca) ctx.out(`caBundle: ${Buffer.from(tls.ca).toString('base64')}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           stopWatching();
-          void server.close().then(resolve);
+          void server
+            .close()
+            .then(() => shipper?.stop())
+            .then(resolve);
         };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);

@@ -51,6 +51,12 @@ describe('server configuration', () => {
       ['self', 900, 'in-cluster'],
       ['airgap', 900, '/srv/palisade/airgap-dump.json'],
     ]);
+    expect(config.clusters.map((c) => [c.name, c.policy])).toEqual([
+      ['prod-eu', { enabled: true, policies: [], maxViolationsPerPolicy: 1000 }],
+      ['self', { enabled: true, assignments: '/etc/palisade/assignments.yaml', policies: ['/etc/palisade/policies'], maxViolationsPerPolicy: 1000 }],
+      ['airgap', { enabled: true, policies: [], maxViolationsPerPolicy: 1000 }],
+    ]);
+    expect([config.admission.tokens[0]?.cluster, config.admission.retentionDays]).toEqual(['prod-eu', 90]);
   });
 
   it('resolves relative paths against the file and reports YAML errors with the file name', () => {
@@ -58,12 +64,13 @@ describe('server configuration', () => {
     const path = join(dir, 'palisade.yaml');
     writeFileSync(
       path,
-      'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\nalerts:\n  auditStateFile: state/audit.sqlite\n  auditRules: [rules/audit]\nclusters:\n  - {name: prod, kubeconfig: kube/config, context: prod}\n  - {name: dump, from: [dumps/prod.json, /abs/manifests]}\n',
+      'advisoryDb: data/vulndb.sqlite\ndatabase: store.sqlite\nauth:\n  tokens:\n    - {name: ci, token: ci-token-0123456789abcdef, role: reader}\nalerts:\n  auditStateFile: state/audit.sqlite\n  auditRules: [rules/audit]\nclusters:\n  - {name: prod, kubeconfig: kube/config, context: prod}\n  - {name: dump, from: [dumps/prod.json, /abs/manifests], policy: {assignments: policy/assignments.yaml, policies: [policy/mine]}}\n',
     );
     const config = loadConfig(path, {});
     expect([config.advisoryDb, config.database]).toEqual([join(dir, 'data/vulndb.sqlite'), join(dir, 'store.sqlite')]);
     expect([config.alerts.auditStateFile, config.alerts.auditRules]).toEqual([join(dir, 'state/audit.sqlite'), [join(dir, 'rules/audit')]]);
     expect(config.clusters.map((c) => c.kubeconfig ?? c.from)).toEqual([join(dir, 'kube/config'), [join(dir, 'dumps/prod.json'), '/abs/manifests']]);
+    expect(config.clusters[1]?.policy).toEqual({ enabled: true, assignments: join(dir, 'policy/assignments.yaml'), policies: [join(dir, 'policy/mine')], maxViolationsPerPolicy: 1000 });
     writeFileSync(path, 'auth: [unclosed\n');
     expect(() => loadConfig(path, {})).toThrow(`${path} is not valid YAML`);
   });

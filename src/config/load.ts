@@ -75,7 +75,7 @@ export function parseConfig(document: unknown, env: Record<string, string | unde
   return parsed.data;
 }
 
-/** Reads and validates the config file; relative paths inside it (database, advisoryDb, credentialsFile, jsonlPath, alerts.auditStateFile, alerts.auditRules, clusters' kubeconfig and from) are resolved against the file's folder. */
+/** Reads and validates the config file; relative paths inside it (database, advisoryDb, credentialsFile, jsonlPath, alerts.auditStateFile, alerts.auditRules, clusters' kubeconfig, from and policy files) are resolved against the file's folder. */
 export function loadConfig(path: string | undefined, env: Record<string, string | undefined>): ServerConfig {
   let document: unknown = {};
   let base = process.cwd();
@@ -100,7 +100,12 @@ export function loadConfig(path: string | undefined, env: Record<string, string 
     database: /^postgres(ql)?:\/\//.test(config.database) || config.database === ':memory:' ? config.database : at(config.database),
     advisoryDb: at(config.advisoryDb),
     registries: config.registries.map((r) => (r.credentialsFile ? { ...r, credentialsFile: at(r.credentialsFile) } : r)),
-    clusters: config.clusters.map((c) => ({ ...c, ...(c.kubeconfig !== undefined ? { kubeconfig: at(c.kubeconfig) } : {}), ...(c.from !== undefined ? { from: c.from.map(at) } : {}) })),
+    clusters: config.clusters.map((c) => ({
+      ...c,
+      ...(c.kubeconfig !== undefined ? { kubeconfig: at(c.kubeconfig) } : {}),
+      ...(c.from !== undefined ? { from: c.from.map(at) } : {}),
+      policy: { ...c.policy, ...(c.policy.assignments !== undefined ? { assignments: at(c.policy.assignments) } : {}), policies: c.policy.policies.map(at) },
+    })),
     events: config.events.jsonlPath ? { ...config.events, jsonlPath: at(config.events.jsonlPath) } : config.events,
     alerts: {
       ...config.alerts,

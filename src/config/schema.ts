@@ -32,6 +32,23 @@ export const senderTokenSchema = z
   .strict();
 
 /**
+ * A cluster's policy compliance audit, in the format `palisade policy audit` takes: an assignments
+ * file (src/policy/schema.ts; default: Pod Security baseline Deny + restricted Audit, as the CLI) and
+ * directories of the site's own policies.
+ */
+export const clusterPolicySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Assignments file (`palisade policy audit --assignments`, `palisade admission --assignments`). */
+    assignments: z.string().min(1).optional(),
+    /** Directories of your own policies (`--policies`), beside those the assignments file names. */
+    policies: z.array(z.string().min(1)).default([]),
+    /** Violating objects' violations kept per assignment; the rest are counted, not stored. */
+    maxViolationsPerPolicy: z.number().int().min(0).max(100_000).default(1000),
+  })
+  .strict();
+
+/**
  * A cluster the server reads on a period (agentless discovery): a kubeconfig (and context), the
  * cluster the server runs in, or files (`kubectl get -A -o json` dumps, manifests: air-gapped sites, tests).
  */
@@ -52,6 +69,8 @@ export const clusterSchema = z
     requestTimeoutSeconds: z.number().positive().max(600).default(60),
     /** Posture settings overriding src/kube/posture/settings.yaml (any subset of its keys). */
     settings: z.record(z.string(), z.unknown()).optional(),
+    /** The policy compliance audit each sync runs on the inventory it built (default: on, with the built-in assignments). */
+    policy: clusterPolicySchema.default({ enabled: true, policies: [], maxViolationsPerPolicy: 1000 }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -158,6 +177,18 @@ export const configSchema = z
       })
       .strict()
       .default({ auditTokens: [], auditBodyLimit: 32 * 1024 * 1024, auditMaxConcurrent: 4, auditRules: [], sensorTokens: [], sensorBodyLimit: 16 * 1024 * 1024, groupWindowSeconds: 300, maxEvidence: 5, suppressions: [] }),
+    /** Violation records of the admission webhooks (`palisade admission --server URL --token T`). */
+    admission: z
+      .object({
+        /** Tokens the webhooks send; `cluster` names the records of a token (else the batch's cluster). Empty: the endpoint is off. */
+        tokens: z.array(senderTokenSchema).default([]),
+        /** Largest record batch body, bytes. */
+        bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+        /** Stored violations older than this many days are deleted (checked at most hourly, when a batch arrives). */
+        retentionDays: z.number().int().min(1).max(3650).default(90),
+      })
+      .strict()
+      .default({ tokens: [], bodyLimit: 16 * 1024 * 1024, retentionDays: 90 }),
   })
   .strict();
 
@@ -166,3 +197,5 @@ export type RegistryConfig = z.infer<typeof registrySchema>;
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type AlertsConfig = ServerConfig['alerts'];
 export type SenderToken = z.infer<typeof senderTokenSchema>;
+export type ClusterPolicyConfig = z.infer<typeof clusterPolicySchema>;
+export type AdmissionConfig = ServerConfig['admission'];

@@ -7,13 +7,14 @@ import { AppError, errorMessage, type Clock, type Logger } from '../core/index.j
 import type { Alert } from '../threat/alert.js';
 
 /**
- * Ships alerts to the server in batches: `POST {server}/api/v1/sensor/alerts` with
- * `Authorization: Bearer <node token>` and `Idempotency-Key: <batch id>`, body
- * `{ schemaVersion: 1, node, batchId, alerts }`.
+ * Ships items to the server in batches: the sensor's alerts (`createShipper`: `POST
+ * {server}/api/v1/sensor/alerts`, body `{ schemaVersion: 1, node, batchId, alerts }`) and the
+ * admission webhook's records (src/policy/ship.ts), with `Authorization: Bearer <token>` and
+ * `Idempotency-Key: <batch id>`.
  *
- * - A batch is sealed once (when full or `flushMs` after its first alert) and never changes: its id
- *   is the hash of the node, its sequence number and its alert ids, so a batch resent after a lost
- *   answer carries the same key and the server stores it once (alert ids are stable too).
+ * - A batch is sealed once (when full or `flushMs` after its first item) and never changes: its id
+ *   is the hash of the sender (`node`), its sequence number and its item ids, so a batch resent after
+ *   a lost answer carries the same key and the server stores it once (item ids are stable too).
  * - Sealed batches wait in a bounded buffer: files in `bufferDir` (surviving a restart) or memory.
  *   When the buffer is full the oldest batches are dropped and counted.
  * - Delivery is one batch at a time, oldest first, with exponential back-off and jitter on network
@@ -25,6 +26,7 @@ export interface ShipperOptions {
   /** Server base URL (`https://palisade.example.com`). */
   server: string;
   token: string;
+  /** The sender's name (the node of a sensor, the pod of a webhook replica): hashed into batch ids, sent as X-Palisade-Node. */
   node: string;
   clock: Clock;
   log: Logger;
@@ -44,6 +46,7 @@ export interface ShipperOptions {
   random?: () => number;
 }
 
+/** Counters of a shipper; `alertsSent` and `droppedAlerts` count items (alerts, admission records). */
 export interface ShipperCounters {
   enqueued: number;
   batchesSealed: number;
@@ -74,13 +77,28 @@ interface Sealed {
   file?: string;
 }
 
-export interface Shipper {
-  enqueue(alerts: readonly Alert[]): void;
+export interface BatchShipper<T> {
+  enqueue(items: readonly T[]): void;
   /** Seals what is pending if due, then tries the oldest batch if its back-off has passed. */
   pump(): Promise<void>;
   /** Seals the pending batch now (shutdown). */
   seal(): void;
   counters(): ShipperCounters;
+}
+
+export type Shipper = BatchShipper<Alert>;
+
+/** What one kind of batch adds to the common options: where it goes and what its body is. */
+export interface BatchShipperOptions<T> extends ShipperOptions {
+  /** Server path the batches are posted to. */
+  path: string;
+  /** The token's name and where it comes from, for the message when it is empty ("sensor token", "--token or PALISADE_SENSOR_TOKEN"). */
+  tokenName: string;
+  tokenSource: string;
+  /** A stable id per item (hashed into the batch id). */
+  idOf(item: T): string;
+  /** The JSON body of a sealed batch. */
+  body(batchId: string, items: readonly T[]): unknown;
 }
 
 export const SENSOR_ALERTS_PATH = '/api/v1/sensor/alerts';
@@ -105,11 +123,23 @@ export function postJson(url: URL, body: string, headers: Record<string, string>
 
 const FILE_NAME = /^(\d{12})-([0-9a-f]{32})\.json$/;
 
+/** The sensor's alert shipper. */
 export function createShipper(options: ShipperOptions): Shipper {
-  if (options.token.length === 0) throw new AppError('BAD_INPUT', 'the sensor token is empty: pass --token or PALISADE_SENSOR_TOKEN');
+  return createBatchShipper<Alert>({
+    ...options,
+    path: SENSOR_ALERTS_PATH,
+    tokenName: 'sensor token',
+    tokenSource: '--token or PALISADE_SENSOR_TOKEN',
+    idOf: (a) => a.id,
+    body: (batchId, alerts) => ({ schemaVersion: 1, node: options.node, batchId, alerts }),
+  });
+}
+
+export function createBatchShipper<T>(options: BatchShipperOptions<T>): BatchShipper<T> {
+  if (options.token.length === 0) throw new AppError('BAD_INPUT', `the ${options.tokenName} is empty: pass ${options.tokenSource}`);
   let url: URL;
   try {
-    url = new URL(SENSOR_ALERTS_PATH, options.server);
+    url = new URL(options.path, options.server);
   } catch {
     throw new AppError('BAD_INPUT', `--server ${options.server} is not a URL: use https://host[:port]`);
   }
@@ -127,7 +157,7 @@ export function createShipper(options: ShipperOptions): Shipper {
   const random = options.random ?? Math.random;
   const dir = options.bufferDir;
   const queue: Sealed[] = [];
-  let pending: Alert[] = [];
+  let pending: T[] = [];
   let pendingSinceMs = 0;
   let seq = 0;
   let failures = 0;
@@ -177,10 +207,10 @@ export function createShipper(options: ShipperOptions): Shipper {
     const alerts = pending;
     pending = [];
     const batchId = createHash('sha256')
-      .update(`${options.node}\n${seq}\n${alerts.map((a) => a.id).join(',')}`)
+      .update(`${options.node}\n${seq}\n${alerts.map(options.idOf).join(',')}`)
       .digest('hex')
       .slice(0, 32);
-    const body = JSON.stringify({ schemaVersion: 1, node: options.node, batchId, alerts });
+    const body = JSON.stringify(options.body(batchId, alerts));
     const batch: Sealed = { seq, batchId, bytes: Buffer.byteLength(body), alerts: alerts.length };
     if (batch.bytes > maxBytes) {
       counters.droppedBatches += 1;
@@ -207,7 +237,7 @@ export function createShipper(options: ShipperOptions): Shipper {
         renameSync(`${file}.tmp`, file);
         batch.file = file;
       } catch (error) {
-        options.log.warn({ dir, problem: errorMessage(error) }, 'sensor buffer write failed; keeping the batch in memory');
+        options.log.warn({ dir, problem: errorMessage(error) }, 'shipping buffer write failed; keeping the batch in memory');
         batch.body = body;
       }
     } else {
@@ -282,11 +312,11 @@ export function createShipper(options: ShipperOptions): Shipper {
         if (index >= 0) queue.splice(index, 1);
         remove(batch);
         counters.rejectedBatches += 1;
-        options.log.warn({ batchId: batch.batchId, problem: counters.lastError }, 'server refused an alert batch; dropped');
+        options.log.warn({ path: options.path, batchId: batch.batchId, problem: counters.lastError }, 'server refused a batch; dropped');
         recount();
         return;
       }
-      if (failures === 0 || failures % 10 === 0) options.log.warn({ problem: counters.lastError, buffered: queue.length }, 'alert delivery failing; buffering');
+      if (failures === 0 || failures % 10 === 0) options.log.warn({ path: options.path, problem: counters.lastError, buffered: queue.length }, 'batch delivery failing; buffering');
       backoff(after);
     },
     counters: () => ({ ...counters }),

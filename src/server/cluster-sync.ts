@@ -29,8 +29,9 @@ import {
   type PostureSettings,
   type QueryValue,
 } from '../kube/cli-api.js';
+import { createComplianceAuditor, type ComplianceAuditor } from '../policy/compliance.js';
 import type { RunningImage, Store } from '../store/index.js';
-import { openClusterStore, type ClusterCounts, type ClusterStore, type ClusterSyncState, type RecommendationFilter, type StoredAttackPath, type StoredRecommendation, type SyncOutcome } from '../store/clusters.js';
+import { openClusterStore, type ComplianceFilter, type StoredCompliance, type ClusterCounts, type ClusterStore, type ClusterSyncState, type RecommendationFilter, type StoredAttackPath, type StoredRecommendation, type SyncOutcome, type SyncResults } from '../store/clusters.js';
 import { markFindings } from './disable.js';
 import { serialTicker } from './ticker.js';
 
@@ -43,7 +44,10 @@ import { serialTicker } from './ticker.js';
  * - links running images to the server's own scan results (findings by digest, else by the pushed
  *   tag; disabled findings left out) and runs every posture recommendation and the attack paths;
  * - stores the recommendations per (recommendation, resource) with first seen / last seen /
- *   resolved, and the latest attack paths.
+ *   resolved, and the latest attack paths;
+ * - runs the policy compliance audit (the cluster's `policy:` assignments, built-in ones by default)
+ *   on the same inventory and stores its latest result; a failed audit is one of the sync's
+ *   problems and leaves the stored compliance as it was.
  * The last graph of each cluster stays in memory for the explorer; a replica that has none (or one
  * older than the cluster's interval) builds it on demand from the same source.
  */
@@ -103,6 +107,8 @@ export interface ClusterSync {
   list(): Promise<ClusterView[]>;
   recommendations(filter: RecommendationFilter): Promise<{ total: number; items: (StoredRecommendation & { remediation: string })[] }>;
   attackPaths(cluster: string): Promise<StoredAttackPath[]>;
+  /** The latest policy compliance of a configured cluster. */
+  compliance(filter: ComplianceFilter): Promise<StoredCompliance>;
   /** Runs an explorer query over the latest graphs of the chosen clusters (default: all configured). */
   query(text: string, options?: { clusters?: readonly string[]; limit?: number }): Promise<QueryAnswer>;
   readonly queries: Pick<ClusterStore, 'createQuery' | 'listQueries' | 'getQuery' | 'updateQuery' | 'deleteQuery'>;
@@ -119,6 +125,8 @@ export interface ClusterSyncDeps {
   /** Lease owner name (default: host, pid and a random suffix). */
   id?: string;
   leaseSeconds?: number;
+  /** Compliance auditors by cluster name, instead of those built from each cluster's `policy:` (tests). */
+  auditors?: ReadonlyMap<string, ComplianceAuditor>;
 }
 
 export const DEFAULT_QUERY_LIMIT = 1000;
@@ -153,6 +161,25 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
   const settings = new Map<string, PostureSettings>(
     deps.clusters.map((c) => [c.name, c.settings === undefined ? loadDefaultSettings() : mergeSettings(loadDefaultSettings(), c.settings, `clusters.${c.name}.settings`)]),
   );
+  const auditors = new Map<string, ComplianceAuditor>();
+  // Clusters with the same policy settings share one auditor: the library is loaded and compiled once.
+  const byPolicy = new Map<string, ComplianceAuditor>();
+  for (const c of deps.clusters) {
+    const given = deps.auditors?.get(c.name);
+    if (given !== undefined) auditors.set(c.name, given);
+    if (given !== undefined || !c.policy.enabled) continue;
+    const key = JSON.stringify([c.policy.assignments ?? null, c.policy.policies, c.policy.maxViolationsPerPolicy]);
+    let auditor = byPolicy.get(key);
+    if (auditor === undefined) {
+      try {
+        auditor = createComplianceAuditor({ ...(c.policy.assignments !== undefined ? { assignmentsFile: c.policy.assignments } : {}), policyDirs: c.policy.policies, maxViolationsPerPolicy: c.policy.maxViolationsPerPolicy });
+      } catch (error) {
+        throw new AppError('BAD_INPUT', `clusters.${c.name}.policy: ${errorMessage(error)}`, { cause: error });
+      }
+      byPolicy.set(key, auditor);
+    }
+    auditors.set(c.name, auditor);
+  }
   const graphs = new Map<string, GraphEntry>();
   const building = new Map<string, Promise<GraphEntry>>();
   const inflight = new Set<Promise<unknown>>();
@@ -257,6 +284,17 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
         const attackPaths = computeAttackPaths(entry.graph);
         phase('postureMs');
         for (const [id, error] of Object.entries(report.errors)) problems.push(`recommendation ${id} could not be evaluated: ${error}`);
+        const auditor = auditors.get(cluster.name);
+        let compliance: SyncResults['compliance'];
+        if (auditor !== undefined) {
+          try {
+            compliance = auditor.audit(loaded.inventory);
+          } catch (error) {
+            problems.push(`policy compliance audit failed: ${errorMessage(error)}`);
+            log.warn({ cluster: cluster.name, error: errorMessage(error) }, 'policy compliance audit failed');
+          }
+          phase('complianceMs');
+        }
         const counts = inventoryCounts(loaded.inventory);
         outcome = {
           status: problems.length > 0 ? 'partial' : 'ok',
@@ -275,6 +313,7 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
             ),
             attackPaths,
             unreadableKinds: loaded.unreadableKinds,
+            ...(compliance !== undefined ? { compliance } : {}),
           },
         };
       }
@@ -405,6 +444,11 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
     async attackPaths(name) {
       clusterNamed(name);
       return clusterStore.listAttackPaths(name);
+    },
+
+    async compliance(filter) {
+      clusterNamed(filter.cluster);
+      return clusterStore.getCompliance(filter);
     },
 
     async query(text, options = {}) {

@@ -87,4 +87,6 @@ export const METRIC_HELP: Record<string, string> = {
   palisade_alerts_stored_total: 'Alerts stored (new or joined to a stored alert), by source',
   palisade_sensor_batches_total: 'Sensor alert batches, by outcome (stored; duplicate: Idempotency-Key seen before)',
   palisade_sensor_alerts_rejected_total: 'Sensor alerts skipped because they do not have the alert shape',
+  palisade_admission_batches_total: 'Admission webhook record batches, by outcome (stored; duplicate: Idempotency-Key seen before)',
+  palisade_admission_records_rejected_total: 'Admission webhook records skipped because they do not have the record shape',
 };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorMessage, type Clock, type Logger } from '../core/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { createAdmissionService } from './admission.js';
 import { createAdvisoryProvider } from './advisory.js';
 import { createAlertService, type AlertService } from './alerts.js';
 import { buildApp } from './app.js';
@@ -10,6 +11,7 @@ import { createEventSink, type EventSink } from './events.js';
 import { createAuthenticator, createSenderAuthenticator } from './http.js';
 import { METRIC_HELP, createMetrics } from './metrics.js';
 import { createRegistryDirectory } from './registries.js';
+import { admissionRoutes } from './routes/admission.js';
 import { clusterSyncRoutes } from './routes/clusters.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { createScanService, type ScanService } from './scan-service.js';
@@ -90,6 +92,14 @@ export async function createServer(config: ServerConfig, options: ServerOptions)
     const clusters = await openClusterSync({ config, store, clock, log, env: process.env });
     clusterSyncRoutes(app, { auth: createAuthenticator(config.auth.tokens), clusters });
     explorerRoutes(app, { auth: createAuthenticator(config.auth.tokens), clusters, clock });
+    admissionRoutes(app, {
+      auth: createAuthenticator(config.auth.tokens),
+      admissionAuth: createSenderAuthenticator(config.admission.tokens, 'admission.tokens'),
+      admission: createAdmissionService({ store, clock, log, config: config.admission }),
+      metrics,
+      log,
+      bodyLimit: config.admission.bodyLimit,
+    });
     let closed = false;
     return {
       app,

@@ -7,7 +7,8 @@ import { migrate } from './migrations.js';
 /**
  * What the server keeps of the clusters it reads (migration 4): each cluster's sync lease and last
  * outcome, its posture recommendations one row per (recommendation, affected resource) with first
- * seen / last seen / resolved, its latest attack paths, and the saved explorer queries. Written
+ * seen / last seen / resolved, its latest attack paths, its latest policy compliance per assignment
+ * and namespace with the violating objects (migration 5), and the saved explorer queries. Written
  * over the same SqlDriver as the main store, SQLite or PostgreSQL, with the same portable SQL.
  *
  * A sync claims its cluster with one conditional UPDATE (no live lease, and the last start is an
@@ -102,6 +103,64 @@ export interface SyncResults {
    * resolved nor dropped, since their absence says nothing.
    */
   unreadableKinds: readonly string[];
+  /** The policy compliance audit; absent when it is off or failed (the stored compliance stays as it was). */
+  compliance?: ComplianceInput;
+}
+
+/** A violating object of an assignment, as the compliance audit found it (namespace '' for cluster-scoped objects). */
+export interface ComplianceViolation {
+  kind: string;
+  namespace: string;
+  name: string;
+  message: string;
+  field?: string;
+}
+
+/** One assignment's compliance in a cluster (src/policy/compliance.ts). */
+export interface AssignmentCompliance {
+  assignment: string;
+  policyId: string;
+  title: string;
+  severity: string;
+  effect: string;
+  /** Objects the assignment applies to that pass, fail, or could not be evaluated. */
+  compliant: number;
+  nonCompliant: number;
+  errors: number;
+  /** Non-compliant objects none of whose violations is kept (over the cap). */
+  unlistedObjects: number;
+  /** '(cluster)' for cluster-scoped objects. */
+  namespaces: { namespace: string; compliant: number; nonCompliant: number }[];
+  violations: ComplianceViolation[];
+}
+
+export interface ComplianceInput {
+  objects: number;
+  /** Objects not judged, by kind (kinds Palisade does not model). */
+  skipped: Record<string, number>;
+  assignments: readonly AssignmentCompliance[];
+}
+
+export interface StoredCompliance {
+  cluster: string;
+  /** The start of the sync whose audit this is; absent when the cluster was never audited. */
+  auditedAt?: string;
+  objects: number;
+  skipped: Record<string, number>;
+  assignments: AssignmentCompliance[];
+}
+
+export interface ComplianceFilter {
+  cluster: string;
+  assignment?: string;
+  policy?: string;
+  effect?: string;
+  /** Only this namespace's counts and violations, and only assignments that apply in it ('(cluster)' for cluster-scoped objects). */
+  namespace?: string;
+  /** Only assignments with non-compliant objects (in the namespace, when one is given). */
+  nonCompliantOnly?: boolean;
+  /** Leave the violating objects out (counts only). */
+  withoutViolations?: boolean;
 }
 
 export interface SyncOutcome {
@@ -150,6 +209,8 @@ export interface ClusterStore {
   syncStates(now: Date): Promise<ClusterSyncState[]>;
   listRecommendations(filter: RecommendationFilter): Promise<{ total: number; items: StoredRecommendation[] }>;
   listAttackPaths(cluster: string): Promise<StoredAttackPath[]>;
+  /** The cluster's latest policy compliance, filtered. */
+  getCompliance(filter: ComplianceFilter): Promise<StoredCompliance>;
   /** Undefined when the name is taken. */
   createQuery(input: { name: string; query: string; description: string; author: string }, now: Date): Promise<SavedQuery | undefined>;
   listQueries(): Promise<SavedQuery[]>;
@@ -202,6 +263,20 @@ const recommendationRow = z.object({
   resolved_at: optText,
 });
 const pathRow = z.object({ first_seen: text, last_seen: text, body: text });
+const complianceRow = z.object({
+  assignment: text,
+  policy_id: text,
+  title: text,
+  severity: text,
+  effect: text,
+  compliant: int,
+  non_compliant: int,
+  errors: int,
+  unlisted_objects: int,
+});
+const complianceNamespaceRow = z.object({ assignment: text, namespace: text, compliant: int, non_compliant: int });
+const complianceViolationRow = z.object({ assignment: text, kind: text, namespace: text, name: text, message: text, field: optText });
+const complianceSummary = z.object({ auditedAt: z.string(), objects: z.number(), skipped: z.record(z.string(), z.number()) });
 const queryRow = z.object({ id: text, name: text, query: text, description: text, author: text, created_at: text, updated_at: text, updated_by: text });
 const countRow = z.object({ n: int });
 
@@ -293,6 +368,35 @@ export function createClusterStore(db: SqlDriver): ClusterStore {
     }
   };
 
+  /** Replaces the cluster's stored compliance with this audit's. */
+  const writeCompliance = async (tx: SqlExecutor, cluster: string, compliance: ComplianceInput, auditedAt: string): Promise<void> => {
+    for (const table of ['cluster_compliance', 'cluster_compliance_namespaces', 'cluster_compliance_violations']) await tx.run(`DELETE FROM ${table} WHERE cluster = ?`, [cluster]);
+    const insert = async (table: string, columns: string[], rows: SqlValue[][]): Promise<void> => {
+      const marks = `(${columns.map(() => '?').join(', ')})`;
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await tx.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => marks).join(', ')}`, chunk.flat());
+      }
+    };
+    const unique = [...new Map(compliance.assignments.map((a) => [a.assignment, a])).values()];
+    await insert(
+      'cluster_compliance',
+      ['cluster', 'assignment', 'policy_id', 'title', 'severity', 'effect', 'compliant', 'non_compliant', 'errors', 'unlisted_objects', 'position'],
+      unique.map((a, i) => [cluster, a.assignment, a.policyId, a.title, a.severity, a.effect, a.compliant, a.nonCompliant, a.errors, a.unlistedObjects, i]),
+    );
+    await insert(
+      'cluster_compliance_namespaces',
+      ['cluster', 'assignment', 'namespace', 'compliant', 'non_compliant'],
+      unique.flatMap((a) => [...new Map(a.namespaces.map((n) => [n.namespace, n])).values()].map((n) => [cluster, a.assignment, n.namespace, n.compliant, n.nonCompliant])),
+    );
+    await insert(
+      'cluster_compliance_violations',
+      ['cluster', 'assignment', 'position', 'kind', 'namespace', 'name', 'message', 'field'],
+      unique.flatMap((a) => a.violations.map((v, i) => [cluster, a.assignment, i, v.kind, v.namespace, v.name, v.message, v.field ?? null])),
+    );
+    await tx.run('UPDATE cluster_syncs SET compliance = ? WHERE cluster = ?', [JSON.stringify({ auditedAt, objects: compliance.objects, skipped: compliance.skipped }), cluster]);
+  };
+
   return {
     async claimSync(cluster, source, owner, now, options) {
       await db.run(
@@ -329,6 +433,7 @@ export function createClusterStore(db: SqlDriver): ClusterStore {
         if (outcome.results) {
           ({ opened, resolved } = await writeRecommendations(tx, cluster, syncId, outcome.results, seenAt));
           await writePaths(tx, cluster, syncId, outcome.results, seenAt);
+          if (outcome.results.compliance) await writeCompliance(tx, cluster, outcome.results.compliance, seenAt);
         }
         const openRecommendations = await count(tx, 'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM cluster_recommendations WHERE cluster = ? AND resolved_at IS NULL', [cluster]);
         const attackPaths = await count(tx, 'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM cluster_attack_paths WHERE cluster = ?', [cluster]);
@@ -418,6 +523,69 @@ export function createClusterStore(db: SqlDriver): ClusterStore {
     async listAttackPaths(cluster) {
       const rows = parseRows(await db.all('SELECT first_seen, last_seen, body FROM cluster_attack_paths WHERE cluster = ? ORDER BY position, path_type, resource', [cluster]), pathRow);
       return rows.map((row) => ({ ...attackPathSchema.parse(JSON.parse(row.body)), firstSeen: row.first_seen, lastSeen: row.last_seen }));
+    },
+
+    async getCompliance(filter) {
+      const summaryText = parseRows(await db.all('SELECT compliance FROM cluster_syncs WHERE cluster = ?', [filter.cluster]), z.object({ compliance: optText }))[0]?.compliance ?? null;
+      if (summaryText === null) return { cluster: filter.cluster, objects: 0, skipped: {}, assignments: [] };
+      const summary = complianceSummary.parse(JSON.parse(summaryText));
+      const where = ['cluster = ?'];
+      const params: SqlValue[] = [filter.cluster];
+      const eq: [string, string | undefined][] = [
+        ['assignment', filter.assignment],
+        ['policy_id', filter.policy],
+        ['effect', filter.effect],
+      ];
+      for (const [column, value] of eq) {
+        if (value === undefined) continue;
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+      const rows = parseRows(
+        await db.all(`SELECT assignment, policy_id, title, severity, effect, compliant, non_compliant, errors, unlisted_objects FROM cluster_compliance WHERE ${where.join(' AND ')} ORDER BY position`, params),
+        complianceRow,
+      );
+      const ns = filter.namespace !== undefined ? { sql: ' AND namespace = ?', params: [filter.namespace] } : { sql: '', params: [] };
+      const namespaces = parseRows(
+        await db.all(`SELECT assignment, namespace, compliant, non_compliant FROM cluster_compliance_namespaces WHERE cluster = ?${ns.sql} ORDER BY assignment, namespace`, [filter.cluster, ...ns.params]),
+        complianceNamespaceRow,
+      );
+      // Violations name '' for cluster-scoped objects where the counts say '(cluster)'.
+      const violationNs = filter.namespace === '(cluster)' ? { sql: ' AND namespace = ?', params: [''] } : ns;
+      const violations = filter.withoutViolations
+        ? []
+        : parseRows(
+            await db.all(`SELECT assignment, kind, namespace, name, message, field FROM cluster_compliance_violations WHERE cluster = ?${violationNs.sql} ORDER BY assignment, position`, [filter.cluster, ...violationNs.params]),
+            complianceViolationRow,
+          );
+      const byAssignment = <T extends { assignment: string }>(list: T[]): Map<string, T[]> => {
+        const out = new Map<string, T[]>();
+        for (const item of list) out.set(item.assignment, [...(out.get(item.assignment) ?? []), item]);
+        return out;
+      };
+      const nsOf = byAssignment(namespaces);
+      const violationsOf = byAssignment(violations);
+      const assignments: AssignmentCompliance[] = [];
+      for (const row of rows) {
+        const rowNamespaces = (nsOf.get(row.assignment) ?? []).map((n) => ({ namespace: n.namespace, compliant: n.compliant, nonCompliant: n.non_compliant }));
+        if (filter.namespace !== undefined && rowNamespaces.length === 0) continue;
+        const failing = filter.namespace !== undefined ? rowNamespaces.reduce((sum, n) => sum + n.nonCompliant, 0) : row.non_compliant;
+        if (filter.nonCompliantOnly && failing === 0) continue;
+        assignments.push({
+          assignment: row.assignment,
+          policyId: row.policy_id,
+          title: row.title,
+          severity: row.severity,
+          effect: row.effect,
+          compliant: row.compliant,
+          nonCompliant: row.non_compliant,
+          errors: row.errors,
+          unlistedObjects: row.unlisted_objects,
+          namespaces: rowNamespaces,
+          violations: (violationsOf.get(row.assignment) ?? []).map((v) => ({ kind: v.kind, namespace: v.namespace, name: v.name, message: v.message, ...(v.field !== null ? { field: v.field } : {}) })),
+        });
+      }
+      return { cluster: filter.cluster, auditedAt: summary.auditedAt, objects: summary.objects, skipped: summary.skipped, assignments };
     },
 
     async createQuery(input, now) {

@@ -9,7 +9,8 @@ export { createSqlStore, findingKey, countSeverities } from './store.js';
 export { MIGRATIONS, migrate } from './migrations.js';
 export { alertSchema, disableCriteriaSchema, findingSchema } from './rows.js';
 export type { Dialect, SqlDriver } from './driver.js';
-export { createClusterStore, openClusterStore, recommendationResourceKey, type ClusterStore, type ClusterSyncState, type StoredRecommendation, type StoredAttackPath, type SavedQuery } from './clusters.js';
+export { ADMISSION_EFFECTS, admissionRecordSchema, type AdmissionBatch, type AdmissionBatchResult, type AdmissionEffect, type AdmissionRecordInput, type AdmissionViolationFilter, type StoredAdmissionViolation } from './admission.js';
+export { createClusterStore, openClusterStore, recommendationResourceKey, type ClusterStore, type ClusterSyncState, type StoredRecommendation, type StoredAttackPath, type SavedQuery, type AssignmentCompliance, type ComplianceInput, type ComplianceFilter, type ComplianceViolation, type StoredCompliance } from './clusters.js';
 
 /** Opens the store named by `database`: a postgres:// URL, or a SQLite file path. Migrations run first. */
 export async function openStore(database: string, clock: Clock, options: { poolSize?: number } = {}): Promise<Store> {

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/index.js';
-import type { SqlDriver } from './driver.js';
+import { z } from 'zod';
+import type { SqlDriver, SqlExecutor } from './driver.js';
 
 /**
  * The store's schema, one migration per entry, applied in order at start-up inside a transaction.
@@ -10,6 +11,26 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** A data step after the SQL, in the same transaction, for what one SQL text cannot say on both dialects (reading JSON bodies). */
+  fill?: (tx: SqlExecutor) => Promise<void>;
+}
+
+const runtimeAlertBody = z.object({ target: z.object({ node: z.string().optional() }).loose() }).loose();
+
+/** Migration 5's data step: copies `target.node` of the stored runtime alerts into their new node column, 500 rows at a time. */
+async function fillAlertNodes(tx: SqlExecutor): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = z.array(z.object({ id: z.string(), body: z.string() })).parse(await tx.all("SELECT id, body FROM alerts WHERE source = 'runtime' AND id > ? ORDER BY id LIMIT 500", [after]));
+    for (const row of rows) {
+      const parsed = runtimeAlertBody.safeParse(JSON.parse(row.body));
+      const node = parsed.success ? parsed.data.target.node : undefined;
+      if (node !== undefined) await tx.run('UPDATE alerts SET node = ? WHERE id = ?', [node, row.id]);
+    }
+    const last = rows.at(-1);
+    if (rows.length < 500 || last === undefined) return;
+    after = last.id;
+  }
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -300,6 +321,97 @@ CREATE TABLE explorer_queries (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'policy compliance per cluster, admission webhook violations, the node of runtime alerts',
+    sql: `
+-- The latest policy compliance of each configured cluster (the sync's audit of the inventory it built), one row
+-- per assignment; every audit that ran replaces the cluster's rows. unlisted_objects: non-compliant objects
+-- none of whose violations is kept (over clusters[].policy.maxViolationsPerPolicy).
+CREATE TABLE cluster_compliance (
+  cluster TEXT NOT NULL,
+  assignment TEXT NOT NULL,
+  policy_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  effect TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  non_compliant INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  unlisted_objects INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (cluster, assignment)
+);
+-- Per namespace of an assignment ('(cluster)' for cluster-scoped objects).
+CREATE TABLE cluster_compliance_namespaces (
+  cluster TEXT NOT NULL,
+  assignment TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  non_compliant INTEGER NOT NULL,
+  PRIMARY KEY (cluster, assignment, namespace)
+);
+-- The violating objects of an assignment, in the audit's order (namespace '' for cluster-scoped objects).
+CREATE TABLE cluster_compliance_violations (
+  cluster TEXT NOT NULL,
+  assignment TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  message TEXT NOT NULL,
+  field TEXT,
+  PRIMARY KEY (cluster, assignment, position)
+);
+CREATE INDEX cluster_compliance_violations_namespace ON cluster_compliance_violations (cluster, namespace);
+-- The last audit of the cluster as JSON {auditedAt, objects, skipped}; NULL: never audited.
+ALTER TABLE cluster_syncs ADD COLUMN compliance TEXT;
+
+-- One row per violation in an admission webhook's record (Audit, Warn, Deny), with the request it was found in.
+-- (cluster, uid, position) is the violation's identity: a record resent in another batch is stored once.
+CREATE TABLE admission_violations (
+  cluster TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  time TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  username TEXT NOT NULL,
+  allowed INTEGER NOT NULL,
+  policy_id TEXT NOT NULL,
+  assignment TEXT NOT NULL,
+  effect TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  title TEXT NOT NULL,
+  message TEXT NOT NULL,
+  field TEXT,
+  sender TEXT NOT NULL,
+  webhook TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (cluster, uid, position)
+);
+CREATE INDEX admission_violations_time ON admission_violations (time);
+CREATE INDEX admission_violations_policy ON admission_violations (policy_id, time);
+CREATE INDEX admission_violations_namespace ON admission_violations (cluster, namespace, time);
+
+-- Idempotency keys of webhook record batches, per sender token.
+CREATE TABLE admission_batches (
+  sender TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  webhook TEXT NOT NULL,
+  records INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (sender, idempotency_key)
+);
+
+-- The node of a runtime alert (target.node), for the alerts list's node filter; the data step fills stored alerts.
+ALTER TABLE alerts ADD COLUMN node TEXT;
+CREATE INDEX alerts_node ON alerts (node, first_seen);
+`,
+    fill: fillAlertNodes,
+  },
 ];
 
 /** Applies the migrations not yet recorded. Two processes starting together: the loser waits on the lock and finds them applied. */
@@ -319,6 +431,7 @@ export async function migrate(driver: SqlDriver, clock: Clock): Promise<number[]
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
       await tx.exec(migration.sql);
+      if (migration.fill) await migration.fill(tx);
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, clock.now().toISOString()]);
       applied.push(migration.version);
     }

@@ -6,8 +6,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock, type Finding } from '../core/index.js';
 import type { Alert } from '../threat/alert.js';
-import { openPostgresDriver, openSqliteDriver } from './driver.js';
-import { MIGRATIONS, openStore, type DisableRule, type ImageFilter, type Store } from './index.js';
+import { openPostgresDriver, openSqliteDriver, type SqlDriver } from './driver.js';
+import { MIGRATIONS, createSqlStore, migrate, openStore, type AdmissionRecordInput, type DisableRule, type ImageFilter, type Store } from './index.js';
 import { canonicalJson } from './store.js';
 
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
@@ -341,6 +341,109 @@ describe.each(backends)('store on %s', (kind) => {
       expect(await store.getImage(D1)).toMatchObject({ counts: { critical: 0, high: 0, medium: 1, low: 0, other: 0 }, fixable: 1, disabled: 1 });
       expect((await store.findings(D1)).map((f) => f.disabledBy)).toEqual(['r-old', undefined]);
       expect(await store.applyDisableRules(at('2026-04-01T00:00:00Z'))).toEqual({ findings: 0, images: 0, released: [], full: false });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(backends)('migration 5, the alerts node filter and admission violations on %s', (kind) => {
+  const runtimeAlert = (id: string, node: string | undefined, time: string): Alert => ({
+    ...alert(id, time, `K8S.NODE_ReverseShell|${node ?? ''}|${id}`),
+    rule: 'K8S.NODE_ReverseShell',
+    source: 'runtime',
+    target: { resource: 'nodes', name: node ?? '', ...(node !== undefined ? { node } : {}) },
+  });
+
+  it('fills the node of runtime alerts stored before it, and lists alerts by node', async () => {
+    const database = await newDatabase(kind);
+    const driver: SqlDriver = kind === 'sqlite' ? openSqliteDriver(database) : await openPostgresDriver(database, 2);
+    // A store at migration 4, with alerts stored the way that version stored them (no node column).
+    await driver.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
+      await driver.exec(m.sql);
+      await driver.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, '2026-01-01T00:00:00Z']);
+    }
+    const old = [runtimeAlert('r-1', 'node-a', '2026-04-01T10:00:00.000Z'), runtimeAlert('r-2', 'node-b', '2026-04-01T10:01:00.000Z'), runtimeAlert('r-3', undefined, '2026-04-01T10:02:00.000Z'), alert('a-1', '2026-04-01T10:03:00.000Z')];
+    for (const a of old) {
+      await driver.run(
+        `INSERT INTO alerts (id, group_key, rule, severity, source, cluster, first_seen, last_seen, count, status, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'new', ?, ?)`,
+        [a.id, a.groupKey, a.rule, a.severity, a.source, a.cluster ?? '', a.time, a.lastSeen, a.time, JSON.stringify(a)],
+      );
+    }
+    expect(await migrate(driver, fixedClock('2026-04-02T00:00:00Z'))).toEqual(MIGRATIONS.filter((x) => x.version > 4).map((x) => x.version));
+    const store = createSqlStore(driver);
+    try {
+      await store.insertAlerts([runtimeAlert('r-4', 'node-a', '2026-04-02T10:00:00.000Z')], { windowMs: 0, maxEvidence: 5, receivedAt: at('2026-04-02T10:00:00Z') });
+      const ids = async (node: string): Promise<string[]> => (await store.listAlerts({ node, limit: 10, offset: 0 })).items.map((a) => a.id);
+      expect(await ids('node-a')).toEqual(['r-4', 'r-1']);
+      expect(await ids('node-b')).toEqual(['r-2']);
+      expect(await ids('node-c')).toEqual([]);
+      expect((await store.listAlerts({ node: 'node-a', source: 'audit', limit: 10, offset: 0 })).total).toBe(0);
+      expect((await store.listAlerts({ limit: 10, offset: 0 })).total).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stores admission violations once per batch key and per (cluster, uid, place), lists them with filters, prunes by age', async () => {
+    const store = await open(kind);
+    const record = (uid: string, time: string, namespace: string, violations: AdmissionRecordInput['violations']): AdmissionRecordInput => ({
+      time,
+      uid,
+      operation: 'CREATE',
+      kind: 'Pod',
+      namespace,
+      name: `pod-${uid}`,
+      user: 'alice@example.com',
+      allowed: !violations.some((v) => v.effect === 'Deny'),
+      violations,
+      errors: [],
+    });
+    const privileged = { policyId: 'pod-security-standards', title: 'Pod Security Standards', severity: 'high', assignment: 'pod-security-baseline/pod-security-standards', effect: 'Deny' as const, message: 'privileged', field: 'spec.containers[0].securityContext.privileged' };
+    const latest = { policyId: 'no-latest-tag', title: 'No latest tag', severity: 'medium', assignment: 'no-latest-tag', effect: 'Audit' as const, message: 'image nginx uses the latest tag' };
+    try {
+      const first = { sender: 'webhook-token', key: 'batch-1', webhook: 'palisade-admission-0', cluster: 'prod', records: [record('u1', '2026-04-01T10:00:00Z', 'shop', [privileged, latest]), record('u2', '2026-04-01T11:00:00Z', 'tools', [latest])] };
+      expect(await store.insertAdmissionBatch(first, at('2026-04-01T11:00:01Z'))).toEqual({ duplicate: false, stored: 3, duplicates: 0 });
+      expect(await store.insertAdmissionBatch(first, at('2026-04-01T11:00:05Z'))).toEqual({ duplicate: true, stored: 0, duplicates: 3 });
+      // u2 resent inside another batch (its first answer was lost) is stored once; u3 is new.
+      const second = { ...first, key: 'batch-2', records: [record('u2', '2026-04-01T11:00:00Z', 'tools', [latest]), record('u3', '2026-04-02T09:00:00Z', 'shop', [latest])] };
+      expect(await store.insertAdmissionBatch(second, at('2026-04-02T09:00:01Z'))).toEqual({ duplicate: false, stored: 1, duplicates: 1 });
+      const list = async (filter: Partial<Parameters<Store['listAdmissionViolations']>[0]>): Promise<string[]> =>
+        (await store.listAdmissionViolations({ limit: 50, offset: 0, ...filter })).items.map((v) => `${v.uid} ${v.effect} ${v.policyId} ${v.namespace}`);
+      expect(await list({})).toEqual(['u3 Audit no-latest-tag shop', 'u2 Audit no-latest-tag tools', 'u1 Deny pod-security-standards shop', 'u1 Audit no-latest-tag shop']);
+      expect(await list({ effect: 'Deny' })).toEqual(['u1 Deny pod-security-standards shop']);
+      expect(await list({ namespace: 'shop', policy: 'no-latest-tag' })).toEqual(['u3 Audit no-latest-tag shop', 'u1 Audit no-latest-tag shop']);
+      expect(await list({ since: at('2026-04-01T10:30:00Z') })).toEqual(['u3 Audit no-latest-tag shop', 'u2 Audit no-latest-tag tools']);
+      expect(await list({ cluster: 'staging' })).toEqual([]);
+      const page = await store.listAdmissionViolations({ effect: 'Deny', limit: 1, offset: 0 });
+      expect(page).toEqual({
+        total: 1,
+        items: [
+          {
+            cluster: 'prod',
+            uid: 'u1',
+            time: '2026-04-01T10:00:00.000Z',
+            operation: 'CREATE',
+            kind: 'Pod',
+            namespace: 'shop',
+            name: 'pod-u1',
+            user: 'alice@example.com',
+            allowed: false,
+            policyId: 'pod-security-standards',
+            assignment: 'pod-security-baseline/pod-security-standards',
+            effect: 'Deny',
+            severity: 'high',
+            title: 'Pod Security Standards',
+            message: 'privileged',
+            field: 'spec.containers[0].securityContext.privileged',
+            webhook: 'palisade-admission-0',
+            receivedAt: '2026-04-01T11:00:01.000Z',
+          },
+        ],
+      });
+      expect(await store.pruneAdmissionViolations(at('2026-04-02T00:00:00Z'))).toBe(3);
+      expect(await list({})).toEqual(['u3 Audit no-latest-tag shop']);
     } finally {
       await store.close();
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { FIX_STATES, SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
+import { insertAdmissionBatchTx, listAdmissionViolations, pruneAdmissionViolations } from './admission.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.js';
 import type { Alert } from '../threat/alert.js';
 import { alertRow, alertSchema, disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
@@ -176,9 +177,9 @@ async function insertAlertsTx(tx: SqlExecutor, alerts: readonly Alert[], options
     }
     const body = alertBody({ ...alert, evidence: alert.evidence.slice(0, options.maxEvidence), status: 'new' });
     await tx.run(
-      `INSERT INTO alerts (id, group_key, rule, severity, source, cluster, first_seen, last_seen, count, status, received_at, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
-      [alert.id, alert.groupKey, alert.rule, alert.severity, alert.source, alert.cluster ?? '', alert.time, alert.lastSeen, alert.count, receivedAt, body],
+      `INSERT INTO alerts (id, group_key, rule, severity, source, cluster, node, first_seen, last_seen, count, status, received_at, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
+      [alert.id, alert.groupKey, alert.rule, alert.severity, alert.source, alert.cluster ?? '', alert.target.node ?? null, alert.time, alert.lastSeen, alert.count, receivedAt, body],
     );
     result.inserted += 1;
   }
@@ -1023,6 +1024,7 @@ export function createSqlStore(db: SqlDriver): Store {
         ['status', filter.status],
         ['cluster', filter.cluster],
         ['source', filter.source],
+        ['node', filter.node],
       ];
       for (const [column, value] of eq) {
         if (value === undefined) continue;
@@ -1051,6 +1053,10 @@ export function createSqlStore(db: SqlDriver): Store {
       const changed = await db.run('UPDATE alerts SET status = ?, status_changed_at = ?, status_changed_by = ? WHERE id = ?', [status, at.toISOString(), by, id]);
       return changed > 0 ? store.getAlert(id) : undefined;
     },
+
+    insertAdmissionBatch: (batch, receivedAt) => db.transaction((tx) => insertAdmissionBatchTx(tx, batch, receivedAt)),
+    listAdmissionViolations: (filter) => listAdmissionViolations(db, filter),
+    pruneAdmissionViolations: (before) => pruneAdmissionViolations(db, before),
 
     async metaGet(key) {
       return parseRows(await db.all('SELECT value FROM meta WHERE key = ?', [key]), valueRow)[0]?.value;

@@ -1,5 +1,6 @@
 import type { Distro, Finding, FixState, Package, Severity } from '../core/index.js';
 import type { Alert, AlertSeverity, AlertSource, AlertStatus } from '../threat/alert.js';
+import type { AdmissionBatch, AdmissionBatchResult, AdmissionViolationFilter, StoredAdmissionViolation } from './admission.js';
 import type { Dialect } from './driver.js';
 
 /** What the server keeps: images and their package lists, findings, scan history, the job queue, running digests, disable rules, usage. */
@@ -223,6 +224,8 @@ export interface AlertFilter {
   status?: AlertStatus;
   cluster?: string;
   source?: AlertSource;
+  /** Runtime alerts of this node (`target.node`). */
+  node?: string;
   /** Alerts seen (last repeat) at or after this time. */
   since?: Date;
   limit: number;
@@ -295,6 +298,11 @@ export interface Store {
   getAlert(id: string): Promise<StoredAlert | undefined>;
   /** Moves an alert's status; undefined when there is no such alert. */
   setAlertStatus(id: string, status: AlertStatus, by: string, at: Date): Promise<StoredAlert | undefined>;
+  /** Stores a webhook's record batch (src/store/admission.ts): once per (sender, key), each violation once. */
+  insertAdmissionBatch(batch: AdmissionBatch, receivedAt: Date): Promise<AdmissionBatchResult>;
+  listAdmissionViolations(filter: AdmissionViolationFilter): Promise<{ total: number; items: StoredAdmissionViolation[] }>;
+  /** Deletes admission violations reviewed (and batch keys received) before `before`; returns the violations deleted. */
+  pruneAdmissionViolations(before: Date): Promise<number>;
   metaGet(key: string): Promise<string | undefined>;
   metaSet(key: string, value: string): Promise<void>;
   /** Inserts the key only if absent: true for the one caller that got it (used so one replica runs the daily re-evaluation). */

@@ -12,6 +12,7 @@ const listQuery = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
   cluster: z.string().max(200).optional(),
   source: z.enum(['audit', 'runtime']).optional(),
+  node: z.string().min(1).max(253).optional().describe('runtime alerts of this node (target.node)'),
   since: z.iso.datetime({ offset: true }).optional().describe('alerts whose last repeat is at or after this time'),
   ...pageQuery,
 });
@@ -32,6 +33,7 @@ export function alertRoutes(app: FastifyInstance, deps: AppDeps): void {
       ...(q.status !== undefined ? { status: q.status } : {}),
       ...(q.cluster !== undefined ? { cluster: q.cluster } : {}),
       ...(q.source !== undefined ? { source: q.source } : {}),
+      ...(q.node !== undefined ? { node: q.node } : {}),
       ...(q.since !== undefined ? { since: new Date(q.since) } : {}),
     });
     return { total: page.total, limit: q.limit, offset: q.offset, items: page.items };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SEVERITIES } from '../../core/index.js';
 import type { ClusterSync } from '../cluster-sync.js';
 import type { AppDeps } from '../deps.js';
-import { SECURITY, jsonSchema, pageQuery, parseInput, type Authenticator } from '../http.js';
+import { SECURITY, boolQuery, jsonSchema, pageQuery, parseInput, type Authenticator } from '../http.js';
 
 /** What discovery reports: the digests running in a cluster and its nodes' cores (replaces the cluster's previous report). */
 const clusterParam = z.object({ cluster: z.string().min(1).max(200) });
@@ -63,7 +63,16 @@ const recommendationsQuery = z.object({
   ...pageQuery,
 });
 
-/** The configured clusters' syncs, recommendations and attack paths (src/server/cluster-sync.ts). */
+const complianceQuery = z.object({
+  assignment: z.string().min(1).max(200).optional().describe('an assignment name'),
+  policy: z.string().min(1).max(200).optional().describe('a policy id (every assignment of it)'),
+  effect: z.enum(['Audit', 'Warn', 'Deny']).optional(),
+  namespace: z.string().max(253).optional().describe("one namespace's counts and violations; '(cluster)' for cluster-scoped objects"),
+  state: z.enum(['noncompliant', 'all']).default('all').describe('noncompliant: only assignments with non-compliant objects'),
+  violations: boolQuery.optional().describe('false: counts only, without the violating objects'),
+});
+
+/** The configured clusters' syncs, recommendations, attack paths and policy compliance (src/server/cluster-sync.ts). */
 export function clusterSyncRoutes(app: FastifyInstance, deps: { auth: Authenticator; clusters: ClusterSync }): void {
   const { auth, clusters } = deps;
 
@@ -107,6 +116,33 @@ export function clusterSyncRoutes(app: FastifyInstance, deps: { auth: Authentica
       auth.require(request, 'reader');
       const { cluster } = parseInput(clusterParam, request.params, 'path');
       return { cluster, paths: await clusters.attackPaths(cluster) };
+    },
+  );
+
+  app.get(
+    '/api/v1/clusters/:cluster/compliance',
+    {
+      schema: {
+        summary: "A cluster's policy compliance from its last audit: per assignment, per namespace, with the violating objects",
+        tags: ['clusters'],
+        security: SECURITY,
+        params: jsonSchema(clusterParam),
+        querystring: jsonSchema(complianceQuery),
+      },
+    },
+    async (request) => {
+      auth.require(request, 'reader');
+      const { cluster } = parseInput(clusterParam, request.params, 'path');
+      const q = parseInput(complianceQuery, request.query, 'query');
+      return clusters.compliance({
+        cluster,
+        ...(q.assignment !== undefined ? { assignment: q.assignment } : {}),
+        ...(q.policy !== undefined ? { policy: q.policy } : {}),
+        ...(q.effect !== undefined ? { effect: q.effect } : {}),
+        ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+        ...(q.state === 'noncompliant' ? { nonCompliantOnly: true } : {}),
+        ...(q.violations === false ? { withoutViolations: true } : {}),
+      });
     },
   );
 
