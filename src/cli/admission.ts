@@ -53,6 +53,8 @@ const ManifestOptionsSchema = z.object({
   assignments: z.string().optional(),
   certManagerIssuer: z.string().optional(),
   server: z.string().url().optional(),
+  tokenSecret: z.string().min(1).max(253).optional(),
+  cluster: z.string().min(1).max(200).optional(),
 });
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -157,6 +159,8 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
     .option('--assignments <file>', 'assignments file to ship in a ConfigMap')
     .option('--cert-manager-issuer <name>', 'use a cert-manager Issuer instead of a generated self-signed certificate')
     .option('--server <url>', 'palisade server URL for gated deployment')
+    .option('--token-secret <name>', "Secret (key 'token') holding the server's admission token: the webhook ships its violation records to --server")
+    .option('--cluster <name>', 'cluster name of the shipped records, when the server does not tie the token to one')
     .action((raw: unknown) => {
       const o = parse(ManifestOptionsSchema, raw);
       const assignmentsYaml = o.assignments ? readFileSync(o.assignments, 'utf8') : undefined;
@@ -173,6 +177,8 @@ export function registerAdmission(program: Command, ctx: CliContext): void {
           ? { mode: 'cert-manager', issuer: o.certManagerIssuer }
           : { mode: 'self-signed', material: generateSelfSigned({ names: serviceDnsNames('palisade-admission', o.namespace) }) },
         ...(o.server ? { server: o.server } : {}),
+        ...(o.tokenSecret ? { recordsTokenSecret: o.tokenSecret } : {}),
+        ...(o.cluster ? { cluster: o.cluster } : {}),
       });
       ctx.out(yaml);
     });

@@ -23,8 +23,12 @@ export interface ManifestOptions {
   assignmentsYaml?: string;
   /** Self-signed material (caBundle + Secret), or cert-manager (Certificate + CA injection). */
   tls: { mode: 'self-signed'; material: TlsMaterial } | { mode: 'cert-manager'; issuer: string };
-  /** Findings server for gated deployment. */
+  /** Findings server for gated deployment, and where violation records go when `recordsTokenSecret` is set. */
   server?: string;
+  /** A Secret in `namespace` whose `token` key is the server's admission token: the webhook ships its violation records to `server`. */
+  recordsTokenSecret?: string;
+  /** Cluster name put on shipped records, when the server does not tie the token to one. */
+  cluster?: string;
 }
 
 const NAME = 'palisade-admission';
@@ -33,6 +37,7 @@ const LABELS = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/part-of': 'p
 export function admissionManifests(o: ManifestOptions): string {
   if (o.replicas < 1) throw new AppError('BAD_INPUT', '--replicas must be at least 1');
   if (o.timeoutSeconds < 1 || o.timeoutSeconds > 30) throw new AppError('BAD_INPUT', '--timeout must be 1-30 seconds (the API server caps webhooks at 30)');
+  if (o.recordsTokenSecret !== undefined && o.server === undefined) throw new AppError('BAD_INPUT', '--token-secret needs --server URL: the palisade server the violation records go to');
   const meta = (name: string, namespaced = true): Record<string, unknown> => ({ name, ...(namespaced ? { namespace: o.namespace } : {}), labels: LABELS });
   const docs: Record<string, unknown>[] = [];
   docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
@@ -82,6 +87,9 @@ export function admissionManifests(o: ManifestOptions): string {
   const args = ['admission', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--port', '8443'];
   if (o.assignmentsYaml !== undefined) args.push('--assignments', '/config/assignments.yaml');
   if (o.server) args.push('--server', o.server);
+  if (o.cluster) args.push('--cluster', o.cluster);
+  // The token reaches the webhook from its Secret, never on the command line.
+  const env = o.recordsTokenSecret === undefined ? [] : [{ name: 'PALISADE_ADMISSION_TOKEN', valueFrom: { secretKeyRef: { name: o.recordsTokenSecret, key: 'token' } } }];
   const probe = { httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 10 };
   docs.push({
     apiVersion: 'apps/v1',
@@ -105,6 +113,7 @@ export function admissionManifests(o: ManifestOptions): string {
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
               args,
+              ...(env.length > 0 ? { env } : {}),
               ports: [{ name: 'https', containerPort: 8443 }],
               readinessProbe: probe,
               livenessProbe: probe,

@@ -164,6 +164,25 @@ describe('admission manifests', () => {
     expect(deployment).toContain('"args":["admission","--tls-cert","/tls/tls.crt","--tls-key","/tls/tls.key","--port","8443","--assignments","/config/assignments.yaml"]');
   });
 
+  it('ships violation records with the token from a Secret, never on the command line', () => {
+    const options = {
+      namespace: 'palisade-system',
+      image: 'ghcr.io/palisade-dev/palisade:0.1.0',
+      replicas: 1,
+      failurePolicy: 'Ignore' as const,
+      timeoutSeconds: 5,
+      excludedNamespaces: [],
+      tls: { mode: 'cert-manager' as const, issuer: 'ca' },
+    };
+    const shipping = parseAllDocuments(admissionManifests({ ...options, server: 'https://palisade.example', recordsTokenSecret: 'palisade-admission-token', cluster: 'prod' }))
+      .map((d): unknown => d.toJS())
+      .find((d) => typeof d === 'object' && d !== null && 'kind' in d && d.kind === 'Deployment');
+    const container = JSON.stringify(shipping);
+    expect(container).toContain('"args":["admission","--tls-cert","/tls/tls.crt","--tls-key","/tls/tls.key","--port","8443","--server","https://palisade.example","--cluster","prod"]');
+    expect(container).toContain('"env":[{"name":"PALISADE_ADMISSION_TOKEN","valueFrom":{"secretKeyRef":{"name":"palisade-admission-token","key":"token"}}}]');
+    expect(() => admissionManifests({ ...options, recordsTokenSecret: 'palisade-admission-token' })).toThrow('--token-secret needs --server URL');
+  });
+
   it('installs a Deployment that passes the restricted Pod Security Standard', () => {
     const engine = createPolicyEngine(bindAssignments(library, [{ name: 'r', initiative: 'pod-security-restricted', effect: 'Deny', match: { excludedNamespaces: [] }, parameters: {} }]));
     expect(engine.evaluate(sampleInput({ name: 'self', object: find('Deployment'), operation: 'CREATE' })).violations).toEqual([]);
