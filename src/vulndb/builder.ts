@@ -87,6 +87,8 @@ export class AdvisoryDbBuilder {
   private readonly kevSeen = new Set<string>();
   private readonly dead: number[] = [];
   private readonly stats = new Map<string, FeedStats & { reasonMap: Map<string, SkipReason> }>();
+  /** Per feed, the latest date its files said they are as of (FeedSink.snapshot). */
+  private readonly snapshots = new Map<string, string>();
   private nextRid = 1;
   private inBatch = 0;
   private readonly insAdvisory: Database.Statement;
@@ -167,6 +169,10 @@ export class AdvisoryDbBuilder {
       advisory: (a) => this.addAdvisory(feed, stats, a),
       kev: (e) => this.addKev(stats, e),
       epss: (e) => this.addEpss(stats, e),
+      snapshot: (date) => {
+        const known = this.snapshots.get(feed);
+        if (known === undefined || date > known) this.snapshots.set(feed, date);
+      },
       skip: (reason, ref) => this.skip(feed, reason, ref),
     };
   }
@@ -305,7 +311,7 @@ export class AdvisoryDbBuilder {
     const kev = db.prepare<[], { n: number; snap: string | null }>('SELECT COUNT(*) AS n, MAX(date_added) AS snap FROM kev').get();
     if (kev && kev.n > 0) db.prepare("INSERT INTO sources VALUES ('kev', 'kev', ?, ?, ?)").run(kev.snap, kev.n, importedAt);
     const epss = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM epss').get();
-    if (epss && epss.n > 0) db.prepare("INSERT INTO sources VALUES ('epss', 'epss', NULL, ?, ?)").run(epss.n, importedAt);
+    if (epss && epss.n > 0) db.prepare("INSERT INTO sources VALUES ('epss', 'epss', ?, ?, ?)").run(this.snapshots.get('epss') ?? null, epss.n, importedAt);
     const insSkip = db.prepare('INSERT INTO skips (feed, reason, count, example) VALUES (?,?,?,?)');
     for (const s of this.stats.values()) {
       for (const r of s.reasonMap.values()) insSkip.run(s.feed, r.reason, r.count, r.example);

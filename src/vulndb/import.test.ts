@@ -98,6 +98,13 @@ const EXPECTED_LOOKUPS = {
 };
 
 describe('importFeeds', () => {
+  it("gives EPSS the score_date of its file as the source's snapshot", async () => {
+    const csv = join(work, 'epss_scores-2024-08-16.csv');
+    writeFileSync(csv, `#model_version:v2023.03.01,score_date:2024-08-16T00:00:00+0000\ncve,epss,percentile\n${EPSS.replaceAll(';', ',')}`);
+    const result = await importFeeds({ inputs: [csv], dbPath: join(work, 'epss.sqlite'), clock, log: silentLogger });
+    expect(result.sources.map((s) => [s.source, s.records, s.snapshot])).toEqual([['epss', 2, '2024-08-16T00:00:00.000Z']]);
+  });
+
   it('builds a DB from a directory that the read side answers from, like the in-memory index', async () => {
     const dbPath = join(work, 'dir.sqlite');
     const result = await importFeeds({ inputs: [feedDir('dir')], dbPath, clock, log: silentLogger });

@@ -53,6 +53,11 @@ export interface FeedSink {
   advisory(advisory: Advisory): void;
   kev(entry: KevEntry): void;
   epss(entry: EpssScore): void;
+  /**
+   * The date the file's data is as of, when the file itself says so and its records do not (EPSS's
+   * `score_date`); `db status` shows the latest one as the source's snapshot.
+   */
+  snapshot?(date: string): void;
   /** A record that could not be used: `ref` names it (file path inside the feed, record id). */
   skip(reason: string, ref: string): void;
 }

@@ -3,12 +3,13 @@ import type { EpssScore } from '../../../core/index.js';
 import type { FeedSink } from '../../types.js';
 import { epssFormat } from './index.js';
 
-function run(text: string): { scores: EpssScore[]; skips: string[] } {
+function run(text: string): { scores: EpssScore[]; skips: string[]; snapshots: string[] } {
   const scores: EpssScore[] = [];
   const skips: string[] = [];
-  const sink: FeedSink = { advisory: () => {}, kev: () => {}, epss: (e) => scores.push(e), skip: (_r, ref) => skips.push(ref) };
+  const snapshots: string[] = [];
+  const sink: FeedSink = { advisory: () => {}, kev: () => {}, epss: (e) => scores.push(e), snapshot: (d) => snapshots.push(d), skip: (_r, ref) => skips.push(ref) };
   epssFormat.parseFile('epss.csv', Buffer.from(text), sink);
-  return { scores, skips };
+  return { scores, skips, snapshots };
 }
 
 describe('epssFormat', () => {
@@ -30,6 +31,15 @@ describe('epssFormat', () => {
       { cveId: 'CVE-2021-47987', score: 0.0012, percentile: 0.02168 },
       { cveId: 'CVE-2021-44228', score: 0.94401, percentile: 0.99996 },
     ]);
+  });
+
+  it.each([
+    ['#model_version:v2023.03.01,score_date:2024-08-16T00:00:00+0000', ['2024-08-16T00:00:00.000Z']],
+    ['#model_version:v2025.03.14,score_date:2025-06-01T00:00:00Z', ['2025-06-01T00:00:00.000Z']],
+    ['#model_version:v2023.03.01,score_date:2024-13-45T00:00:00+0000', []],
+    ['#model_version:v2023.03.01', []],
+  ])('takes the snapshot date from %s', (comment, expected) => {
+    expect(run(`${comment}\ncve,epss,percentile\nCVE-2021-44228,0.94401,0.99996\n`).snapshots).toEqual(expected);
   });
 
   it('skips rows that are not CVE,score,percentile in 0..1', () => {
