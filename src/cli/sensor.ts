@@ -5,8 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { AppError, systemClock } from '../core/index.js';
+import { AppError, errorMessage, systemClock } from '../core/index.js';
 import type { InputKind } from '../sensor/agent.js';
+import { followFile } from '../sensor/follow.js';
 import type { PodCache } from '../sensor/pods.js';
 import type { Shipper } from '../sensor/ship.js';
 import type { ImageFileLookup } from '../threat/runtime/index.js';
@@ -45,8 +46,10 @@ function loadImageFiles(path: string): ImageFileLookup {
   return (digest) => index.get(digest);
 }
 
-function inputStream(spec: string): Readable {
+/** stdin, or a file: read whole with --once, else followed like `tail -F` from its end (src/sensor/follow.ts). */
+function inputStream(spec: string, follow: { signal: AbortSignal; onReopen: (why: string) => void } | undefined): Readable {
   if (spec === '-') return process.stdin;
+  if (follow !== undefined) return followFile(spec, follow);
   if (!existsSync(spec)) throw new AppError('NOT_FOUND', `input ${spec} does not exist: give a Falco/Tetragon JSON-lines file or - for stdin`);
   return createReadStream(spec);
 }
@@ -120,8 +123,8 @@ export function registerSensor(program: Command, ctx: CliContext): void {
     .option('--buffer-dir <dir>', 'keep undelivered batches on disk here while the server is unreachable')
     .option('--buffer-max <mib>', 'largest buffer in MiB (oldest batches are dropped beyond it)', '64')
     .option('--server-ca <file>', 'PEM CA of the server certificate')
-    .option('--falco <file>', 'read Falco JSON output from a file, or - for stdin')
-    .option('--tetragon <file>', 'read Tetragon JSON export from a file, or - for stdin')
+    .option('--falco <file>', 'read Falco JSON output from a file (followed from its end like tail -F; read whole with --once), or - for stdin')
+    .option('--tetragon <file>', 'read Tetragon JSON export from a file (followed from its end like tail -F; read whole with --once), or - for stdin')
     .option('--once', 'poll once (reporting every running process), read the inputs to their end, then exit')
     .option('--no-proc', 'do not poll /proc (only the Falco/Tetragon inputs)')
     .option('--skip-existing', 'do not judge the processes already running at start (only new ones)')
@@ -200,8 +203,20 @@ async function runSensor(flags: SensorFlags, ctx: CliContext): Promise<void> {
   });
 
   const inputs: Promise<void>[] = [];
+  const following = new AbortController();
   const addInput = (spec: string | undefined, kind: InputKind): void => {
-    if (spec !== undefined) inputs.push(sensor.ingest(inputStream(spec), kind));
+    if (spec === undefined) return;
+    const follow = flags.once ? undefined : { signal: following.signal, onReopen: (why: string) => log.info({ input: spec, why }, `${kind} input reopened`) };
+    const ingesting = sensor.ingest(inputStream(spec, follow), kind);
+    // A followed file that turns unreadable ends that input, not the sensor (its /proc polling goes on).
+    inputs.push(
+      follow === undefined
+        ? ingesting
+        : ingesting.catch((error: unknown) => {
+            log.error({ input: spec, problem: errorMessage(error) }, `${kind} input failed`);
+            ctx.err(`palisade sensor: ${kind} input ${spec} stopped: ${errorMessage(error)}\n`);
+          }),
+    );
   };
   addInput(flags.falco, 'falco');
   addInput(flags.tetragon, 'tetragon');
@@ -253,6 +268,8 @@ async function runSensor(flags: SensorFlags, ctx: CliContext): Promise<void> {
       });
     }
   }
+  following.abort();
+  await Promise.all(inputs);
   sensor.flush();
   if (shipper) await shipper.pump();
   ctx.err(`${JSON.stringify({ counters: sensor.counters(), memory: memoryMiB() })}\n`);
