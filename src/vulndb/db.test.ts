@@ -9,6 +9,16 @@ import { candidates } from './candidates.js';
 import { openAdvisoryDb } from './db.js';
 import { SCHEMA_VERSION } from './schema.js';
 
+/** The summary fields of the lodash advisory, as stored and as answered. */
+const LODASH = {
+  id: 'GHSA-35jh-r3h4-6jhm',
+  aliases: ['CVE-2021-23337'],
+  source: 'osv:npm',
+  summary: 'Command Injection in lodash',
+  severity: 'high' as const,
+  cvss: [{ version: '3.1' as const, vector: 'CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H', baseScore: 7.2, source: 'ghsa' }],
+};
+
 describe('openAdvisoryDb', () => {
   let dir: string;
   let dbPath: string;
@@ -20,12 +30,7 @@ describe('openAdvisoryDb', () => {
     const sink = builder.sinkFor('osv');
     const ranges = [{ type: 'SEMVER' as const, events: [{ introduced: '0' }, { fixed: '4.17.21' }] }];
     sink.advisory({
-      id: 'GHSA-35jh-r3h4-6jhm',
-      aliases: ['CVE-2021-23337'],
-      source: 'osv:npm',
-      summary: 'Command Injection in lodash',
-      severity: 'high',
-      cvss: [{ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H', baseScore: 7.2, source: 'ghsa' }],
+      ...LODASH,
       references: ['https://github.com/advisories/GHSA-35jh-r3h4-6jhm'],
       published: '2021-05-06T16:05:51Z',
       affected: [{ namespace: 'npm', name: 'lodash', ranges, versions: [], fixState: 'fixed' }],
@@ -53,15 +58,7 @@ describe('openAdvisoryDb', () => {
       expect(records[1]?.ranges).toBe(records[0]?.ranges);
       expect(db.summaries([2, 1, 2])).toEqual([
         { id: 'GHSA-x5rq-j2xg-h7qm', aliases: [], source: 'osv:npm', cvss: [] },
-        {
-          id: 'GHSA-35jh-r3h4-6jhm',
-          aliases: ['CVE-2021-23337'],
-          source: 'osv:npm',
-          summary: 'Command Injection in lodash',
-          severity: 'high',
-          cvss: [{ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H', baseScore: 7.2, source: 'ghsa' }],
-          epss: [{ cveId: 'CVE-2021-23337', score: 0.04288, percentile: 0.91726 }],
-        },
+        { ...LODASH, epss: [{ cveId: 'CVE-2021-23337', score: 0.04288, percentile: 0.91726 }] },
         { id: 'GHSA-x5rq-j2xg-h7qm', aliases: [], source: 'osv:npm', cvss: [] },
       ]);
       expect(db.epss('CVE-2021-23337')).toEqual({ cveId: 'CVE-2021-23337', score: 0.04288, percentile: 0.91726 });
@@ -71,16 +68,7 @@ describe('openAdvisoryDb', () => {
         ['GHSA-x5rq-j2xg-h7qm', { namespace: 'npm', name: 'lodash', ranges: records[0]?.ranges, versions: [], fixState: 'fixed' }],
       ]);
       expect(db.advisories('GHSA-35jh-r3h4-6jhm')).toEqual([
-        {
-          id: 'GHSA-35jh-r3h4-6jhm',
-          aliases: ['CVE-2021-23337'],
-          source: 'osv:npm',
-          summary: 'Command Injection in lodash',
-          severity: 'high',
-          published: '2021-05-06T16:05:51Z',
-          cvss: [{ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H', baseScore: 7.2, source: 'ghsa' }],
-          references: ['https://github.com/advisories/GHSA-35jh-r3h4-6jhm'],
-        },
+        { ...LODASH, published: '2021-05-06T16:05:51Z', references: ['https://github.com/advisories/GHSA-35jh-r3h4-6jhm'] },
       ]);
       expect(db.records('npm', 'left-pad')).toEqual([]);
       expect(() => db.summaries([99])).toThrow(new AppError('BAD_INPUT', 'advisory DB names advisory row 99, which is missing; rebuild it with `palisade db update`'));
