@@ -18,17 +18,22 @@ export interface ComplianceAuditorOptions {
   maxViolationsPerPolicy: number;
 }
 
+/** One assignment's compliance in a cluster, as the server stores it (src/store/clusters.ts). */
 export interface AuditedAssignment {
   assignment: string;
   policyId: string;
   title: string;
   severity: string;
   effect: string;
+  /** Objects the assignment applies to that pass, fail, or could not be evaluated. */
   compliant: number;
   nonCompliant: number;
   errors: number;
+  /** Non-compliant objects none of whose violations is kept (over the cap). */
   unlistedObjects: number;
+  /** '(cluster)' for cluster-scoped objects. */
   namespaces: { namespace: string; compliant: number; nonCompliant: number }[];
+  /** The violating objects (namespace '' for cluster-scoped objects). */
   violations: { kind: string; namespace: string; name: string; message: string; field?: string }[];
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, SEVERITIES, severityRank, type Clock, type Severity } from '../core/index.js';
+import type { AuditedAssignment } from '../policy/compliance.js';
 import { openPostgresDriver, openSqliteDriver, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.js';
 import { migrate } from './migrations.js';
 
@@ -107,32 +108,10 @@ export interface SyncResults {
   compliance?: ComplianceInput;
 }
 
-/** A violating object of an assignment, as the compliance audit found it (namespace '' for cluster-scoped objects). */
-export interface ComplianceViolation {
-  kind: string;
-  namespace: string;
-  name: string;
-  message: string;
-  field?: string;
-}
-
-/** One assignment's compliance in a cluster (src/policy/compliance.ts). */
-export interface AssignmentCompliance {
-  assignment: string;
-  policyId: string;
-  title: string;
-  severity: string;
-  effect: string;
-  /** Objects the assignment applies to that pass, fail, or could not be evaluated. */
-  compliant: number;
-  nonCompliant: number;
-  errors: number;
-  /** Non-compliant objects none of whose violations is kept (over the cap). */
-  unlistedObjects: number;
-  /** '(cluster)' for cluster-scoped objects. */
-  namespaces: { namespace: string; compliant: number; nonCompliant: number }[];
-  violations: ComplianceViolation[];
-}
+/** One assignment's compliance in a cluster: what the policy audit of the sync found (src/policy/compliance.ts). */
+export type AssignmentCompliance = AuditedAssignment;
+/** A violating object of an assignment (namespace '' for cluster-scoped objects). */
+export type ComplianceViolation = AuditedAssignment['violations'][number];
 
 export interface ComplianceInput {
   objects: number;
