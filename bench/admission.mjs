@@ -6,7 +6,7 @@
 //
 //   node bench/admission.mjs [--seconds 10] [--connections 200] [--rate 2000] [--templates 20]
 //                            [--vary] [--compare DIR] [--dist DIR] [--no-pin] [--evaluation-only]
-//                            [--server-profile DIR]
+//                            [--server-profile DIR] [--server-node-args "--trace-gc …"] [--evaluation-tail N]
 //
 // Two measurements per endpoint:
 // - closed loop: every connection sends its next review as soon as the last is answered (the
@@ -15,7 +15,9 @@
 //   connections, whatever the answers do, and each latency is taken from the review's scheduled send
 //   time, so a stalled server is charged for the reviews it held up (no coordinated omission).
 // Server CPU time per review is read from the server process itself (process.cpuUsage over the
-// measurement), which other processes on a busy machine cannot distort.
+// measurement), which other processes on a busy machine cannot distort; so are its GC pauses
+// (minor and major, from its own PerformanceObserver) and the old space it uses at the end of each
+// window: a server whose requests' garbage reaches the old generation shows it there first.
 //
 // The review stream: pods of --templates workloads (7 in 10 Deployments, 2 StatefulSets, 1 a
 // DaemonSet) taken in turn, each pod with its own name, uid, creationTimestamp and request uid, as a
@@ -28,6 +30,8 @@
 import { execFileSync, fork } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { cpus, loadavg } from 'node:os';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
@@ -43,8 +47,12 @@ const VARY = args.includes('--vary');
 const COMPARE = arg('compare', undefined);
 const PIN = !args.includes('--no-pin');
 const EVALUATION_ONLY = args.includes('--evaluation-only');
+/** --evaluation-tail N: only the CPU cost of each of N reviews of the stream in-process (its tail, with the major GCs), per build. */
+const EVALUATION_TAIL = Number(arg('evaluation-tail', '0'));
 /** --server-profile DIR: the servers write V8 CPU profiles there (DIR/fastify, DIR/palisade). */
 const PROFILE = arg('server-profile', undefined);
+/** --server-node-args "…": extra Node flags for the server processes (e.g. "--trace-gc"). */
+const SERVER_NODE_ARGS = (arg('server-node-args', '') ?? '').split(' ').filter(Boolean);
 const defaultDist = arg('dist', fileURLToPath(new URL('../dist/', import.meta.url)));
 const distUrl = (dir) => pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`);
 const script = fileURLToPath(import.meta.url);
@@ -177,11 +185,29 @@ async function handlerOf(distDir) {
 async function serve(mode, distDir) {
   // Exit normally on SIGTERM, so --cpu-prof writes its profile.
   process.on('SIGTERM', () => process.exit(0));
-  // The coordinator asks for CPU time before and after each measurement.
+  // The server's own GC pauses (each one stops every request in flight), counted between two
+  // 'cpu' messages: by V8's own kind, minor (scavenge) or major (mark-compact).
+  const gcKinds = { [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major' };
+  let gc = { minor: { n: 0, ms: 0, max: 0 }, major: { n: 0, ms: 0, max: 0 } };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const g = gc[gcKinds[e.detail?.kind]];
+      if (g === undefined) continue;
+      g.n += 1;
+      g.ms += e.duration;
+      g.max = Math.max(g.max, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  // The coordinator asks for CPU time (and the GC pauses since it last asked) before and after each measurement.
   process.on('message', (m) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send({ cpuMs: (u.user + u.system) / 1000 });
+      const old = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')?.space_used_size ?? 0;
+      // Let the observer see the last GCs of the window first.
+      setImmediate(() => {
+        process.send({ cpuMs: (u.user + u.system) / 1000, gc, oldSpaceMiB: old / 2 ** 20 });
+        gc = { minor: { n: 0, ms: 0, max: 0 }, major: { n: 0, ms: 0, max: 0 } };
+      });
     }
   });
   const policy = await import(new URL('policy/index.js', distUrl(distDir)));
@@ -341,7 +367,7 @@ function child(argv, execArgv = []) {
 }
 
 async function measure(mode, distDir = defaultDist) {
-  const server = child(['--serve', mode, distDir, ...args], PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}/${mode}`] : []);
+  const server = child(['--serve', mode, distDir, ...args], [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}/${mode}`] : []), ...SERVER_NODE_ARGS]);
   const info = await server.next();
   pin(server.process.pid, 1);
   const gen = child(['--generate', ...args]);
@@ -350,7 +376,7 @@ async function measure(mode, distDir = defaultDist) {
   const serverCpu = async () => {
     const reply = server.next((m) => m.cpuMs !== undefined);
     server.process.send('cpu');
-    return (await reply).cpuMs;
+    return reply;
   };
   try {
     gen.process.send({ type: 'target', port: info.port, ca: info.ca, connections: CONNECTIONS });
@@ -360,8 +386,8 @@ async function measure(mode, distDir = defaultDist) {
       const load0 = loadavg()[0];
       gen.process.send(message);
       const { result } = await gen.next((m) => m.type === 'result');
-      const cpuMs = (await serverCpu()) - before;
-      return { ...result, cpuPerReview: cpuMs / result.requests, load: Math.max(load0, loadavg()[0]) };
+      const after = await serverCpu();
+      return { ...result, cpuPerReview: (after.cpuMs - before.cpuMs) / result.requests, gc: after.gc, oldSpaceMiB: after.oldSpaceMiB, load: Math.max(load0, loadavg()[0]) };
     };
     const closedLoop = await phase({ type: 'closed', connections: CONNECTIONS, seconds: SECONDS });
     const openLoop = await phase({ type: 'open', rate: RATE, seconds: SECONDS });
@@ -398,12 +424,61 @@ async function evaluateAlone(distDir, vary) {
   process.send({ perReview: (cpu() - t0) / bodies.length, allowed: first.response.allowed });
 }
 
+/**
+ * The tail of evaluation alone: CPU time of each review of the stream (the handler in-process,
+ * each body parsed from its JSON), one after another, and the major GCs among them. CPU time, so
+ * other processes on the machine do not count, but the process's GC threads do.
+ */
+async function evaluationTail(distDir, n) {
+  const { handler } = await handlerOf(distDir);
+  for (let i = 0; i < 3000; i++) await handler.review(JSON.parse(reviewBody(i)));
+  const majors = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const per = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    // Let the GC observer run now and then (reviews are synchronous but for their promise).
+    if (k % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const body = reviewBody(3000 + k);
+    const t0 = cpu();
+    await handler.review(JSON.parse(body));
+    per[k] = cpu() - t0;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  let worst = 0;
+  let window = 0;
+  for (let k = 0; k < n; k++) {
+    window += per[k] - (k >= 20 ? per[k - 20] : 0);
+    worst = Math.max(worst, window);
+  }
+  const sorted = [...per].sort((a, b) => a - b);
+  const q = (p) => sorted[Math.min(n - 1, Math.floor(p * n))];
+  process.send({ mean: per.reduce((a, b) => a + b, 0) / n, p99: q(0.99), p999: q(0.999), max: sorted[n - 1], over5: per.filter((x) => x > 5).length, worst20: worst, majors: majors.length, majorMax: Math.max(0, ...majors) });
+}
+
 const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function main() {
   const builds = [['palisade', defaultDist], ...(COMPARE ? [[`palisade ${COMPARE}`, COMPARE]] : [])];
   console.log(`admission benchmark: ${TEMPLATES} workloads (${VARY ? 'every pod with its own images (--vary)' : 'pods of a workload differ in name, uid, timestamps, StatefulSet labels/hostname, DaemonSet node affinity'})`);
   console.log(`webhook and load generator in separate processes; ${canPin ? 'webhook pinned to CPU 1, generator to CPU 0 (taskset)' : 'not pinned'}; ${cpus().length} cores; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  if (EVALUATION_TAIL > 0) {
+    for (const [name, dir] of builds) {
+      const c = child(['--evaluation-tail-of', dir, ...args]);
+      const t = await c.next();
+      c.process.kill('SIGTERM');
+      console.log(
+        `${name}: ${EVALUATION_TAIL} reviews of the stream in-process, CPU-ms per review: mean ${t.mean.toFixed(3)}, p99 ${f(t.p99)}, p99.9 ${f(t.p999)}, max ${f(t.max, 1)}; ` +
+          `${t.over5} over 5 ms; worst 20 in a row ${f(t.worst20, 1)} ms; ${t.majors} major GCs (longest ${f(t.majorMax, 1)} ms wall); load ${loadavg()[0].toFixed(1)}`,
+      );
+    }
+    return;
+  }
   for (const [name, dir] of builds) {
     for (const vary of [false, true]) {
       const alone = await inProcess(dir, vary);
@@ -427,6 +502,14 @@ async function main() {
   for (const [name, { openLoop: r }] of results) {
     console.log(`${name.padEnd(44)} ${f(r.rps, 0).padStart(10)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.p999).padStart(9)} ${f(r.max, 1).padStart(8)} ${String(r.failures).padStart(6)} ${f(r.cpuPerReview, 3).padStart(13)} ${f(r.generatorCpuMs, 3).padStart(10)} ${f(r.load, 1).padStart(5)}`);
   }
+  console.log(`\nserver GC pauses (wall ms, from the server's PerformanceObserver) during each window; old space used at its end`);
+  head([['endpoint', 44], ['window', 7], ['minor n', 8], ['total ms', 9], ['max ms', 7], ['major n', 8], ['total ms', 9], ['max ms', 7], ['old MiB', 8]]);
+  for (const [name, r] of results) {
+    for (const [label, w] of [['closed', r.closedLoop], ['open', r.openLoop]]) {
+      const { minor, major } = w.gc;
+      console.log(`${name.padEnd(44)} ${label.padStart(7)} ${String(minor.n).padStart(8)} ${f(minor.ms, 1).padStart(9)} ${f(minor.max, 1).padStart(7)} ${String(major.n).padStart(8)} ${f(major.ms, 1).padStart(9)} ${f(major.max, 1).padStart(7)} ${f(w.oldSpaceMiB, 1).padStart(8)}`);
+    }
+  }
   const bare = results[0][1];
   const ours = results[1][1];
   console.log(
@@ -442,4 +525,5 @@ async function main() {
 if (args[0] === '--serve') await serve(args[1], args[2]);
 else if (args[0] === '--generate') generator();
 else if (args[0] === '--evaluate') await evaluateAlone(args[1], args[2] === 'vary');
+else if (args[0] === '--evaluation-tail-of') await evaluationTail(args[1], EVALUATION_TAIL);
 else await main();

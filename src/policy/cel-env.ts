@@ -14,14 +14,44 @@ import { pssPodOf } from './pss-pod.js';
  */
 
 /**
- * JSON → CEL values, built once per request: objects become CEL maps and arrays CEL lists, so field
- * accesses during evaluation are map lookups (a plain object would be re-wrapped on every access).
- * Conversions are remembered per source object, so the pod and containers of an object converted
- * once cost nothing more.
+ * JSON → CEL values: objects become CEL maps and arrays CEL lists, so field accesses during
+ * evaluation are map lookups (a plain object would be re-wrapped on every access). A `CelInputs` is
+ * one scope of conversions — the engine makes one per request — that remembers each source object's
+ * value, so the pod and containers of an object converted once cost nothing more, and is dropped
+ * with the request.
+ *
+ * The scope is deliberately not a module-level WeakMap keyed by the request's objects: with one,
+ * V8's young-generation GCs kept alive what the entries of that long-lived table reached (the
+ * request's JSON, its CEL maps), so it was promoted to die in the old generation, ≈ 3 KB per
+ * request (engine-gc.test.ts), and the webhook stopped for a mark-compact every few seconds under
+ * load (bench/README.md, "Admission webhook").
  */
-const converted = new WeakMap<object, CelInput>();
-/** The other way: the JSON object a CEL map was built from (so code functions skip a conversion). */
-const sources = new WeakMap<object, object>();
+export class CelInputs {
+  private readonly converted = new Map<object, CelInput>();
+
+  /** The CEL value of a JSON value (the same value for the same source object within this scope). */
+  toCel(value: unknown): CelInput {
+    if (value === null || value === undefined) return null;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value;
+    if (typeof value !== 'object') return null;
+    const known = this.converted.get(value);
+    if (known !== undefined) return known;
+    let out: CelInput;
+    if (Array.isArray(value)) {
+      out = celList(value.map((item) => this.toCel(item)));
+    } else {
+      const lazy = new LazyJsonMap(isRecord(value) ? value : {}, this);
+      out = celMap(lazy);
+      // The way back from the CEL map to its JSON (podSecurity reads the pod without converting it back).
+      Object.defineProperty(out, LAZY_SOURCE, { value: lazy });
+    }
+    this.converted.set(value, out);
+    return out;
+  }
+}
+
+/** The property of a CEL map made by CelInputs that holds its LazyJsonMap. */
+const LAZY_SOURCE = Symbol('palisade.lazyJsonMap');
 
 /**
  * A JSON object seen by CEL as a map whose values are converted on first access and then kept, so
@@ -29,7 +59,12 @@ const sources = new WeakMap<object, object>();
  */
 class LazyJsonMap implements ReadonlyMap<string, CelInput> {
   private readonly cache = new Map<string, CelInput>();
-  constructor(private readonly source: Record<string, unknown>) {}
+  /** The pod as the Pod Security evaluator takes it, once podSecurity() has read this object. */
+  pssPod: PodLike | undefined;
+  constructor(
+    readonly source: Record<string, unknown>,
+    private readonly inputs: CelInputs,
+  ) {}
   get size(): number {
     return Object.keys(this.source).length;
   }
@@ -40,10 +75,10 @@ class LazyJsonMap implements ReadonlyMap<string, CelInput> {
     if (typeof key !== 'string' || !Object.hasOwn(this.source, key)) return undefined;
     const raw = this.source[key];
     // Scalars are their own CEL values: only objects and arrays are converted and kept.
-    if (typeof raw !== 'object') return raw === undefined ? undefined : toCelInput(raw);
+    if (typeof raw !== 'object') return raw === undefined ? undefined : this.inputs.toCel(raw);
     let value = this.cache.get(key);
     if (value === undefined) {
-      value = toCelInput(raw);
+      value = this.inputs.toCel(raw);
       this.cache.set(key, value);
     }
     return value;
@@ -68,18 +103,16 @@ class LazyJsonMap implements ReadonlyMap<string, CelInput> {
   }
 }
 
+/** The LazyJsonMap behind a CEL map made by CelInputs (undefined for any other value). */
+function lazyMapOf(value: unknown): LazyJsonMap | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const lazy: unknown = Reflect.get(value, LAZY_SOURCE);
+  return lazy instanceof LazyJsonMap ? lazy : undefined;
+}
+
+/** A JSON value converted in a scope of its own (parameters, tests: values that live long or stand alone). */
 export function toCelInput(value: unknown): CelInput {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value;
-  if (typeof value !== 'object') return null;
-  const known = converted.get(value);
-  if (known !== undefined) return known;
-  let out: CelInput;
-  if (Array.isArray(value)) out = celList(value.map(toCelInput));
-  else out = celMap(new LazyJsonMap(isRecord(value) ? value : {}));
-  converted.set(value, out);
-  sources.set(out, value);
-  return out;
+  return new CelInputs().toCel(value);
 }
 
 function isRecord(value: object): value is Record<string, unknown> {
@@ -109,19 +142,16 @@ function isPssLevel(value: string): value is PssLevel {
   return (PSS_LEVELS as readonly string[]).includes(value);
 }
 
-const parsedPods = new WeakMap<object, PodLike>();
-
 /**
- * The typed pod for the PSS evaluator: from the source JSON when the value was built by toCelInput,
- * reduced to the fields the evaluation depends on (pss-pod.ts).
+ * The typed pod for the PSS evaluator: from the source JSON when the value was built by CelInputs,
+ * reduced to the fields the evaluation depends on (pss-pod.ts), once per pod value.
  */
 function podOf(value: CelValue): PodLike {
-  const source = typeof value === 'object' && value !== null ? sources.get(value) : undefined;
-  const known = source ? parsedPods.get(source) : undefined;
-  if (known) return known;
-  const parsed = pssPodOf(source ?? celToJs(value));
+  const lazy = lazyMapOf(value);
+  if (lazy?.pssPod) return lazy.pssPod;
+  const parsed = pssPodOf(lazy ? lazy.source : celToJs(value));
   if (!parsed.ok) throw new Error(`podSecurity: the pod does not have the shape of a pod (${parsed.error})`);
-  if (source) parsedPods.set(source, parsed.pod);
+  if (lazy) lazy.pssPod = parsed.pod;
   return parsed.pod;
 }
 

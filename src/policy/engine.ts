@@ -1,6 +1,6 @@
 import type { CelInput } from '@bufbuild/cel';
 import { AppError } from '../core/index.js';
-import { compileCheck, compileValue, policyCelEnv, policyVariablesOf, toCelInput, type CheckProgram, type ValueProgram } from './cel-env.js';
+import { CelInputs, compileCheck, compileValue, policyCelEnv, policyVariablesOf, toCelInput, type CheckProgram, type ValueProgram } from './cel-env.js';
 
 export { toCelInput } from './cel-env.js';
 import { applyDefaults, validate } from './json-schema.js';
@@ -512,6 +512,18 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
     }
     return { set, slots, containers };
   });
+  // The lists `lookups` bind are the object lookup's own long-lived arrays (a cluster cache's last
+  // list): each is converted once, in a scope of its own, and kept as long as the list is.
+  const lookupLists = new WeakMap<readonly Json[], CelInput>();
+  const lookupList = (list: readonly Json[]): CelInput => {
+    if (list.length === 0) return toCelInput(list);
+    let value = lookupLists.get(list);
+    if (value === undefined) {
+      value = toCelInput(list);
+      lookupLists.set(list, value);
+    }
+    return value;
+  };
   /** Per read set: lookups and hits in the current window, and whether it is cold. */
   const setStats = Array.from({ length: readSets.size }, () => ({ lookups: 0, hits: 0, cold: false }));
   let requests = 0;
@@ -568,6 +580,8 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
       // memo answers whole needs none), its per-policy entries overwritten as policies are visited
       // (evaluation is synchronous, so nothing else sees it in between).
       let shared: Record<string, CelInput> | undefined;
+      /** This request's JSON → CEL conversions, dropped with it (see CelInputs). */
+      let cel: CelInputs | undefined;
       let target: PodTarget | undefined | null = null;
       let allContainers: ContainerRef[] | undefined;
       let reads: RequestReads | undefined;
@@ -587,11 +601,12 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
 
       /** Evaluates one assignment whose match block selected the object, pushing its violations and errors. */
       const run = (ai: number, a: BoundAssignment): void => {
+        cel ??= new CelInputs();
         shared ??= {
-          object: toCelInput(input.object),
-          oldObject: toCelInput(input.oldObject),
-          request: toCelInput(input.request),
-          namespaceObject: toCelInput(input.namespaceObject),
+          object: cel.toCel(input.object),
+          oldObject: cel.toCel(input.oldObject),
+          request: cel.toCel(input.request),
+          namespaceObject: cel.toCel(input.namespaceObject),
         };
         const bindings = shared;
         const cp = a.policy;
@@ -606,7 +621,7 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
         bindings.lookups = null;
         if (policy.lookups.length > 0) {
           const found: Record<string, CelInput> = {};
-          for (const l of policy.lookups) found[l.name] = toCelInput(objects.list(l.kind, input.namespace));
+          for (const l of policy.lookups) found[l.name] = lookupList(objects.list(l.kind, input.namespace));
           bindings.lookups = found;
         }
         if (policy.target === 'pod' && podTarget) {
@@ -614,7 +629,7 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
           const split = excluding ? containersOf(podTarget.pod, a) : undefined;
           allContainers ??= containersOf(podTarget.pod, undefined).refs;
           containers = split ? split.refs : allContainers;
-          bindings.pod = toCelInput(split?.excluded ? withoutExcluded(podTarget.pod, a) : podTarget.pod);
+          bindings.pod = cel.toCel(split?.excluded ? withoutExcluded(podTarget.pod, a) : podTarget.pod);
           bindings.podPath = podTarget.prefix;
         }
         if (cp.variables.length > 0) {
@@ -637,7 +652,7 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
             const slot = slots[ai]?.[vi] ?? -1;
             for (const ref of containers) {
               if (lists && !lists.includes(ref.field)) continue;
-              ref.cel ??= toCelInput(ref.container);
+              ref.cel ??= cel.toCel(ref.container);
               bindings.container = ref.cel;
               let r: CheckResult;
               if (slot < 0) {
