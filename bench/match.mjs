@@ -15,8 +15,10 @@
 //    npm, jars, Python, Go; read with the scan pipeline's walker and catalogers) matched again and
 //    again, a fresh match() call each time, as the daily re-evaluation of stored SBOMs does.
 // Wall and CPU time (process.cpuUsage: the main thread and V8's GC helpers) are given for each: on a
-// machine shared with other jobs the CPU figure is the steadier one.
+// machine shared with other jobs the CPU figure is the steadier one. Every run's findings must be
+// byte-identical (sha256 of their JSON, printed: compare it between two builds).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +33,16 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const vulndata = path.resolve(repoRoot, '../shared/vulndata');
 const BASELINE = 20_000;
 const COLD_RUNS = 3;
+
+/**
+ * sha256 of the findings, each as JSON, one per line: equal digests = byte-identical findings (compare two
+ * builds with it). Hashed finding by finding, not as one string of the whole list (≈ 90 MB).
+ */
+const digestOf = (result) => {
+  const hash = createHash('sha256');
+  for (const finding of result.findings) hash.update(JSON.stringify(finding)).update('\n');
+  return hash.digest('hex');
+};
 
 const cpuMs = (since) => {
   const u = process.cpuUsage(since);
@@ -54,7 +66,7 @@ if (process.argv[2] === '--child-cold') {
   const matchMs = performance.now() - t0;
   const matchCpuMs = cpuMs(cpu1);
   db.close();
-  process.stdout.write(JSON.stringify({ loadedMs, matchMs, matchCpuMs, processCpuMs: cpuMs(cpu0), findings: result.findings.length }));
+  process.stdout.write(JSON.stringify({ loadedMs, matchMs, matchCpuMs, processCpuMs: cpuMs(cpu0), findings: result.findings.length, digest: digestOf(result) }));
   process.exit(0);
 }
 
@@ -172,7 +184,7 @@ const memoIndex = {
   kev: (cve) => memo('k', cve, () => index.kev(cve)),
   epss: (cve) => memo('e', cve, () => index.epss(cve)),
 };
-createMatcher({ index: memoIndex, clock: fixedClock('2025-03-01T00:00:00Z') }).match(packages);
+const preloadedResult = createMatcher({ index: memoIndex, clock: fixedClock('2025-03-01T00:00:00Z') }).match(packages);
 const matcherOnly = [0, 1, 2].map(() => {
   const started = process.hrtime.bigint();
   createMatcher({ index: memoIndex, clock: fixedClock('2025-03-01T00:00:00Z') }).match(packages);
@@ -222,6 +234,12 @@ const median = byWall[Math.floor(byWall.length / 2)];
 console.log(`DB: ${dbPath} (schema ${SCHEMA_VERSION})`);
 console.log(`packages: ${packages.length} (${Object.entries(perType).map(([t, n]) => `${t} ${n}`).join(', ')}), distinct names, half at an old version`);
 console.log(`findings: ${findings.length}, unmatched: ${unmatched.length}, with KEV: ${findings.filter((f) => f.kev).length}, with EPSS: ${findings.filter((f) => f.epss).length}`);
+// Every run must give the same findings, byte for byte: the cold children, the warm runs and the preloaded index.
+const digests = new Set([...cold, ...(coldPageCache ? [coldPageCache] : [])].map((c) => c.digest));
+for (const r of runs) digests.add(digestOf(r.result));
+digests.add(digestOf(preloadedResult));
+if (digests.size !== 1) throw new Error(`the runs gave different findings: digests ${[...digests].join(', ')}`);
+console.log(`findings digest (sha256 of the findings as JSON lines; equal in every run): ${[...digests][0]}`);
 console.log(`load average (1 min) during the cold runs: ${load.map((l) => l.toFixed(1)).join(', ')}`);
 for (const [i, c] of cold.entries()) console.log(`cold, fresh process ${i + 1} (DB in page cache): ${coldLine(c)}`);
 console.log(`cold, fresh process, median of ${cold.length}: ${rate(median.matchMs / 1000)} packages/s (${verdict(rate(median.matchMs / 1000))}); by CPU time ${rate(median.matchCpuMs / 1000)} packages/CPU-s`);

@@ -157,6 +157,20 @@ describe('createMatcher', () => {
     expect(matcher.match([input])).toEqual({ findings: [], unmatched: [{ package: input, reason }] });
   });
 
+  it('gives the findings of one bundle record one frozen aliases list and one frozen fixed-versions list', () => {
+    const openssl = pkg('deb', 'libssl3', '3.0.9-1', { source: { name: 'openssl', version: '3.0.9-1' }, distro: BOOKWORM });
+    const findings = matcher.match([openssl]).findings.filter((f) => f.aliases.includes('DSA-5532-1'));
+    expect(findings.map((f) => [f.advisoryId, f.aliases, f.fixedVersions])).toEqual([
+      ['CVE-2023-4807', ['DSA-5532-1'], ['3.0.11-1~deb12u1']],
+      ['CVE-2023-5363', ['DSA-5532-1'], ['3.0.11-1~deb12u1']],
+    ]);
+    const [first, second] = findings;
+    expect(second?.aliases).toBe(first?.aliases);
+    expect(second?.fixedVersions).toBe(first?.fixedVersions);
+    expect(() => first?.aliases.push('X')).toThrow(TypeError);
+    expect(() => first?.fixedVersions.push('9')).toThrow(TypeError);
+  });
+
   it('sorts by severity desc, package, advisory id, and looks each (namespace, name) up once per call', () => {
     const index = createFixtureIndex(ADVISORIES, KEV, EPSS);
     const m = createMatcher({ index, clock });

@@ -16,7 +16,7 @@ import { isAffected, fixedVersionsFor } from '../versioning/range.js';
 import { schemeForNamespace } from '../versioning/registry.js';
 import type { VersionScheme } from '../versioning/types.js';
 import type { AdvisorySummary, AffectedRecord } from '../vulndb/types.js';
-import { advisoryIds, aliasesOf, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
+import { advisoryIds, aliasesOf, createInterner, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
 import { GenerationCache } from '../vulndb/cache.js';
 import { lookupFor, type Lookup } from './lookup.js';
 import { chooseCvss, chooseSeverity } from './severity.js';
@@ -49,8 +49,25 @@ function isWithdrawn(advisory: AdvisorySummary, now: number): boolean {
  */
 export type FixesOf = (scheme: VersionScheme, version: string, ranges: AffectedRange[], versions: string[]) => string[] | undefined;
 
-const rangeFixes: FixesOf = (scheme, version, ranges, versions) =>
-  isAffected(scheme, version, { ranges, versions }) ? fixedVersionsFor(scheme, version, ranges) : undefined;
+/** `list`, frozen: one array shared by several findings, which no consumer may change. */
+function freezeList(list: string[]): string[] {
+  Object.freeze(list);
+  return list;
+}
+
+/** The fixed versions of a record without a fix, shared (frozen). */
+const NO_FIXES: string[] = [];
+Object.freeze(NO_FIXES);
+
+/**
+ * The fixed versions are frozen and of their exact length (an array grown by push holds 16 slots):
+ * the findings of every record that names the range list share them.
+ */
+const rangeFixes: FixesOf = (scheme, version, ranges, versions) => {
+  if (!isAffected(scheme, version, { ranges, versions })) return undefined;
+  const fixes = fixedVersionsFor(scheme, version, ranges);
+  return fixes.length === 0 ? NO_FIXES : freezeList(fixes.slice());
+};
 
 /**
  * Whether one advisory record affects the installed version, and with which fix. Range evaluation
@@ -72,7 +89,7 @@ export function evaluateRecord(
   if (affected.fixState === 'not-affected') return undefined;
   if (affected.ranges.length === 0 && affected.versions.length === 0) {
     if (affected.fixState === 'unfixed' || affected.fixState === 'wont-fix') {
-      return { fixedVersions: [], fixState: affected.fixState };
+      return { fixedVersions: NO_FIXES, fixState: affected.fixState };
     }
     return undefined;
   }
@@ -81,7 +98,7 @@ export function evaluateRecord(
   if (fixedVersions.length > 0) return { fixedVersions, fixState: 'fixed' };
   const fixState: FixState =
     affected.fixState === 'wont-fix' || affected.fixState === 'unknown' ? affected.fixState : 'unfixed';
-  return { fixedVersions: [], fixState };
+  return { fixedVersions: NO_FIXES, fixState };
 }
 
 /** What one package is looked up as, worked out before any lookup. */
@@ -108,11 +125,15 @@ interface RecordHit {
  */
 const ROUND = 250;
 
+/** Packages with at least this many matching records share one string per alias id (see createInterner). */
+const INTERN_FROM = 8;
+
 /** Fixed versions of a group's records: sorted by the scheme, spellings it orders equal (PEP 440 `2022.12.07` and `2022.12.7`) kept once. */
 function unionFixedVersions(scheme: VersionScheme, records: readonly MatchedRecord[]): string[] {
   const only = records.length === 1 ? records[0]?.fixedVersions : undefined;
-  // One record with at most one fix: nothing to merge (the common case). A copy: records share arrays.
-  if (only !== undefined && only.length <= 1) return only.slice();
+  // One record with at most one fix: nothing to merge (the common case). evaluateRecord's lists are
+  // frozen and shared; another's is copied.
+  if (only !== undefined && only.length <= 1) return Object.isFrozen(only) ? only : only.slice();
   const fixed = new Set<string>();
   for (const record of records) for (const v of record.fixedVersions) fixed.add(v);
   const fixedVersions: string[] = [];
@@ -267,11 +288,15 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         // Pass 1: each package's records evaluated against its version; no advisory text is read.
         const hits: (RecordHit[] | undefined)[] = [];
         const keys: number[] = [];
-        for (const { scheme, namespace, lookup, keys: lookupKeys } of round) {
+        for (let p = 0; p < round.length; p++) {
+          const plan = round[p];
+          if (plan === undefined) continue;
+          const { scheme, namespace, lookup, keys: lookupKeys } = plan;
           let matched: RecordHit[] | undefined;
-          sharedFixes.clear();
-          lookup.names.forEach((name, n) => {
-            const records = recordsOf(namespace, name, lookupKeys[n] ?? '');
+          // Map.clear() allocates a new table: only when there is something to clear.
+          if (sharedFixes.size > 0) sharedFixes.clear();
+          for (let n = 0; n < lookup.names.length; n++) {
+            const records = recordsOf(namespace, lookup.names[n] ?? '', lookupKeys[n] ?? '');
             for (let r = 0; r < records.length; r++) {
               const record = records[r];
               if (record === undefined) continue;
@@ -280,7 +305,7 @@ export function createMatcher(deps: MatcherDeps): Matcher {
               (matched ??= []).push({ advisory: record.advisory, severity: record.severity, fixedVersions: verdict.fixedVersions, fixState: verdict.fixState });
               keys.push(record.advisory);
             }
-          });
+          }
           hits.push(matched);
         }
 
@@ -294,6 +319,9 @@ export function createMatcher(deps: MatcherDeps): Matcher {
           // An advisory filed under both the binary and the source name (rpm), or listing one package
           // twice, counts once: the first matching record of each (source, id) is kept.
           const ids = matched.length > 1 ? new Set<string>() : undefined;
+          // The advisories of one package name the same bundles (a DSA or USN fixing many CVEs):
+          // their ids are kept once per package.
+          const intern = matched.length >= INTERN_FROM ? createInterner() : undefined;
           for (let h = 0; h < matched.length; h++) {
             const hit = matched[h];
             const advisory = summaries[next++];
@@ -304,7 +332,7 @@ export function createMatcher(deps: MatcherDeps): Matcher {
               if (ids.has(advisory.id) && records.some((r) => r.advisory.id === advisory.id && r.advisory.source === advisory.source)) continue;
               ids.add(advisory.id);
             }
-            records.push({ advisory, ids: advisoryIds(advisory), severity: hit.severity, fixedVersions: hit.fixedVersions, fixState: hit.fixState });
+            records.push({ advisory, ids: advisoryIds(advisory, intern), severity: hit.severity, fixedVersions: hit.fixedVersions, fixState: hit.fixState });
           }
           if (records.length === 0) return;
           for (const group of groupByVulnerability(records)) findings.push(toFinding(pkg, namespace, pkg.version, scheme, group));

@@ -10,7 +10,12 @@ export interface UnmatchedPackage {
 }
 
 export interface MatchResult {
-  /** One finding per (package, vulnerability); sorted by severity desc, package, advisory id. */
+  /**
+   * One finding per (package, vulnerability); sorted by severity desc, package, advisory id. A
+   * finding's `aliases` and `fixedVersions` may be shared with other findings (one list per bundle
+   * advisory, per range list) and are then frozen; the `cvss`, `epss` and `kev` objects are shared
+   * too (one per advisory or catalog entry). Treat them as read-only: copy before changing.
+   */
   findings: Finding[];
   /** Packages that could not be looked up, in input order. */
   unmatched: UnmatchedPackage[];
