@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseImageReference } from '../image/reference.js';
+import { forgetCelGraph } from './celview.js';
 import { noFindings, type FindingsLookup, type ImageFinding } from './findings.js';
 import type { Inventory } from './inventory.js';
 import type { Container, ObjectMeta, Pod, PodLike, Service } from './model.js';
@@ -393,6 +394,7 @@ export function buildGraph(inventories: readonly Inventory[], options: GraphOpti
  */
 export function attachFindings(graph: KubeGraph, lookup: FindingsLookup): void {
   for (const image of graph.images) image.findings = [...lookup({ digest: image.digest, ref: image.ref })];
+  forgetCelGraph(graph);
 }
 
 function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imageView: (parts: ImageParts, digest: string) => ImageView): void {
@@ -650,18 +652,29 @@ function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imag
   }
 
   // pod views. Pods made from one template (same owner and template hash, no ephemeral
-  // containers) share their Pod Security Standards result.
-  const pssCache = new Map<string, ReturnType<typeof evaluatePodSecurity>>();
-  const pssOf = (pod: PodLike, meta: ObjectMeta, ns: string): ReturnType<typeof evaluatePodSecurity> => {
+  // containers) share their Pod Security Standards result; pods of one service account share its
+  // summary (views are read-only, like the image views containers share).
+  const pssCache = new Map<string, PssChecks>();
+  const pssOf = (pod: PodLike, meta: ObjectMeta, ns: string): PssChecks => {
     const hash = meta.labels?.['pod-template-hash'] ?? meta.labels?.['controller-revision-hash'];
     const owner = meta.ownerReferences?.find((r) => r.controller === true);
     const cacheable = hash !== undefined && owner !== undefined && (pod.spec.ephemeralContainers ?? []).length === 0;
     const key = cacheable ? `${ns}/${owner.kind}/${owner.name}/${hash}` : '';
     const hit = cacheable ? pssCache.get(key) : undefined;
     if (hit !== undefined) return hit;
-    const result = evaluatePodSecurity(pod, 'restricted');
+    const violations = evaluatePodSecurity(pod, 'restricted');
+    const result = { baseline: violations.filter((v) => v.level === 'baseline').map((v) => v.check), restricted: violations.map((v) => v.check) };
     if (cacheable) pssCache.set(key, result);
     return result;
+  };
+  const saViews = new Map<ServiceAccountSummary, ServiceAccountSummary>();
+  const saView = (summary: ServiceAccountSummary): ServiceAccountSummary => {
+    let view = saViews.get(summary);
+    if (view === undefined) {
+      view = stripGrants(summary);
+      saViews.set(summary, view);
+    }
+    return view;
   };
   const saPods = new Map<string, PodView[]>();
   for (const input of podInputs) {
@@ -672,10 +685,12 @@ function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imag
     const saName = spec.serviceAccountName ?? spec.serviceAccount ?? 'default';
     const sa = saSummary(ns, saName);
     const statusDigests = new Map<string, string>();
-    for (const s of [...(input.status?.containerStatuses ?? []), ...(input.status?.initContainerStatuses ?? []), ...(input.status?.ephemeralContainerStatuses ?? [])]) {
-      const id = s.imageID ?? '';
-      const at = id.lastIndexOf('@sha256:');
-      if (at >= 0 && DIGEST_IN_ID.test(id.slice(at))) statusDigests.set(s.name, id.slice(at + 1));
+    for (const statuses of [input.status?.containerStatuses, input.status?.initContainerStatuses, input.status?.ephemeralContainerStatuses]) {
+      for (const s of statuses ?? []) {
+        const id = s.imageID ?? '';
+        const at = id.lastIndexOf('@sha256:');
+        if (at >= 0 && DIGEST_IN_ID.test(id.slice(at))) statusDigests.set(s.name, id.slice(at + 1));
+      }
     }
     const containers: ContainerView[] = [];
     const visit = (list: Container[] | undefined, type: ContainerView['type']): void => {
@@ -689,8 +704,10 @@ function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imag
     if (spec.hostNetwork === true) addExposure(id, { type: 'hostNetwork', via: owner, internet: nodeExternal, openToWorld: false });
     if (containers.some((x) => x.hostPorts.length > 0)) addExposure(id, { type: 'hostPort', via: owner, internet: nodeExternal, openToWorld: false });
     const exposures = exposuresByPod.get(id) ?? [];
-    const imagesOfPod = [...new Map(containers.map((x) => [x.imageRef.id, x.imageRef])).values()];
-    const restricted = pssOf(input.pod, input.meta, ns);
+    // One image view per image id (imageView), so identity dedupes.
+    const imagesOfPod: ImageView[] = [];
+    for (const x of containers) if (!imagesOfPod.includes(x.imageRef)) imagesOfPod.push(x.imageRef);
+    const pss = pssOf(input.pod, input.meta, ns);
     const view: PodView = {
       kind: 'pod',
       id,
@@ -709,15 +726,15 @@ function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imag
       hostIPC: spec.hostIPC === true,
       hostPathVolumes: (spec.volumes ?? []).filter((v) => v.hostPath !== undefined).map((v) => v.hostPath?.path ?? ''),
       automountToken: spec.automountServiceAccountToken ?? sa.automount,
-      serviceAccount: stripGrants(sa),
+      serviceAccount: saView(sa),
       exposures,
       exposed: exposures.length > 0,
       internetExposed: exposures.some((e) => e.internet),
       privileged: containers.some((x) => x.privileged),
       containers,
       images: imagesOfPod,
-      pssBaseline: restricted.filter((v) => v.level === 'baseline').map((v) => v.check),
-      pssRestricted: restricted.map((v) => v.check),
+      pssBaseline: pss.baseline,
+      pssRestricted: pss.restricted,
     };
     graph.pods.push(view);
     graph.containers.push(...containers);
@@ -761,6 +778,12 @@ function buildCluster(graph: KubeGraph, inv: Inventory, data: ExposureData, imag
     });
     edge(clusterId, `${c}/Namespace/${name}`, 'contains');
   }
+}
+
+/** A pod's violated Pod Security Standards checks (restricted level, latest version). */
+interface PssChecks {
+  baseline: PssCheckId[];
+  restricted: PssCheckId[];
 }
 
 function stripGrants(s: ServiceAccountSummary & { grants?: Grant[] }): ServiceAccountSummary {

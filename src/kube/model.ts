@@ -61,7 +61,13 @@ const HandlerSchema = z.object({
 });
 export type Handler = z.infer<typeof HandlerSchema>;
 
-const ResourceListSchema = z.record(z.string(), intOrString);
+/**
+ * A resource quantity ("500m", "128Mi", or a bare number). The same values as IntOrString, string
+ * first: nearly every quantity is a string, and a union tries its options in order (a failed
+ * number check costs an issue object per value).
+ */
+const quantity = z.union([z.string(), z.number()]);
+const ResourceListSchema = z.record(z.string(), quantity);
 
 export const ContainerSchema = z.object({
   name: str.default(''),

@@ -1,7 +1,7 @@
 import { celFunc, CelScalar, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelInput } from '@bufbuild/cel';
 import { AppError, errorMessage, isSeverity, severityRank } from '../core/index.js';
 import { createCelEnv } from '../rules/cel.js';
-import { celGraph, celListItems } from './celview.js';
+import { celGraph, celListItems, type CelGraph } from './celview.js';
 import type { KubeGraph } from './graph.js';
 
 /**
@@ -107,26 +107,82 @@ export interface CompiledQuery {
   run(graph: KubeGraph): QueryValue;
 }
 
-function toQueryValue(value: unknown, depth = 0): QueryValue {
-  if (depth > 64) return null;
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (isCelUint(value)) return Number(value.value);
-  if (isCelList(value)) return celListItems(value).map((v) => toQueryValue(v, depth + 1));
-  if (isCelMap(value)) {
-    const out: Record<string, QueryValue> = {};
-    for (const [k, v] of value) out[String(k)] = toQueryValue(v, depth + 1);
+/** Empty lists are the most common field value of a node (no findings, no host ports): one serves all. */
+const EMPTY_LIST: QueryValue = [];
+Object.freeze(EMPTY_LIST);
+
+function isRecord(value: object): value is Readonly<Record<string, unknown>> {
+  return !Array.isArray(value);
+}
+
+/** The fields of a copy whose every value went through `copy` or is a string, number or boolean. */
+function plainFields(fields: Record<string, unknown>): Record<string, QueryValue> {
+  return fields as Record<string, QueryValue>;
+}
+
+/**
+ * A query's result as plain data. A CEL value that wraps a graph object (a node, or a list or
+ * object inside one) becomes a plain copy of that object, the data that reading the CEL value
+ * field by field would give (undefined fields read as null) without converting each field to
+ * CEL first. The copies are frozen and made once per graph (`CelGraph.copies`): the next query
+ * that returns the same containers reuses them, and an image that 2,500 containers run is one
+ * object in the result.
+ */
+function createResultConverter(cel: CelGraph): (value: unknown) => QueryValue {
+  const scalar = (value: unknown): QueryValue => {
+    if (value === null || value === undefined) return null;
+    if (typeof value === 'bigint') return Number(value);
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+    return String(value);
+  };
+  // Graph data is a tree of bounded depth (views never point back up), so it needs no depth limit.
+  const copy = (value: unknown): QueryValue => {
+    if (typeof value !== 'object' || value === null) return scalar(value);
+    const done = cel.copies.get(value);
+    if (done !== undefined) return done;
+    let out: QueryValue;
+    if (Array.isArray(value)) {
+      if (value.length === 0) return EMPTY_LIST;
+      const items = value.map(copy);
+      Object.freeze(items);
+      out = items;
+    } else if (value instanceof Uint8Array) {
+      out = Buffer.from(value).toString('base64');
+    } else if (isRecord(value)) {
+      // A spread clones the object's layout in one step; then only fields that are not plain
+      // scalars (nested objects, lists, undefined) are replaced.
+      const fields: Record<string, unknown> = { ...value };
+      for (const key of Object.keys(fields)) {
+        const field = fields[key];
+        if (typeof field !== 'string' && typeof field !== 'number' && typeof field !== 'boolean') fields[key] = copy(field);
+      }
+      Object.freeze(fields);
+      out = plainFields(fields);
+    } else {
+      out = String(value);
+    }
+    cel.copies.set(value, out);
     return out;
-  }
-  if (Array.isArray(value)) return value.map((v) => toQueryValue(v, depth + 1));
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (typeof value === 'object') {
+  };
+  const convert = (value: unknown, depth: number): QueryValue => {
+    if (depth > 64) return null;
+    if (typeof value !== 'object' || value === null) return scalar(value);
+    const source = cel.sourceOf(value);
+    if (source !== undefined) return copy(source);
+    if (isCelUint(value)) return Number(value.value);
+    if (isCelList(value)) return celListItems(value).map((v) => convert(v, depth + 1));
+    if (isCelMap(value)) {
+      const out: Record<string, QueryValue> = {};
+      for (const [k, v] of value) out[String(k)] = convert(v, depth + 1);
+      return out;
+    }
+    if (Array.isArray(value)) return value.map((v) => convert(v, depth + 1));
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
     const out: Record<string, QueryValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toQueryValue(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) out[k] = convert(v, depth + 1);
     return out;
-  }
-  return String(value);
+  };
+  return (value) => convert(value, 0);
 }
 
 let queryEnv: ReturnType<typeof createCelEnv> | undefined;
@@ -151,7 +207,8 @@ export function compileQuery(text: string): CompiledQuery {
   return {
     text,
     run(graph) {
-      const bindings: Record<string, CelInput> = celGraph(graph).lists;
+      const cel = celGraph(graph);
+      const bindings: Record<string, CelInput> = cel.lists;
       let result: unknown;
       try {
         result = program(bindings);
@@ -179,7 +236,7 @@ export function compileQuery(text: string): CompiledQuery {
         throw queryError(text, offset, message);
       }
       try {
-        return toQueryValue(result);
+        return createResultConverter(cel)(result);
       } catch (error) {
         if (error instanceof RangeError) throw new AppError('TOO_LARGE', 'the query result is nested too deeply to print: select fewer fields');
         throw error;

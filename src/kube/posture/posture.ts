@@ -124,39 +124,46 @@ function splitOwner(owner: string): { kind: string; namespace: string; name: str
   return { kind, namespace, name: rest.join('/') };
 }
 
+/**
+ * One node a target's conditions are evaluated on. Nodes with the same key give the same answer
+ * and name the same resource (the replicas of one controller: same owner, container, image and
+ * exposure), so only the first node of a key is a subject: it is evaluated once and, when a
+ * condition holds, it is the one reported (its resource and detail).
+ */
 interface Subject {
   /** The views the condition reads, converted to CEL values only when evaluated. */
   views: Record<string, unknown>;
   resource: AffectedResource;
   /** resourceKey(resource), computed once. */
   resourceKey: string;
-  /** Subjects with the same key give the same answer (replicas of one controller): evaluated once. */
-  key: string;
-  /** The view, for details. */
+  /** The pod's violated baseline checks, for the detail of KP-019. */
   pss?: readonly string[];
+  /** The CEL bindings, made when the subject is first evaluated on its own. */
+  bindings?: Record<string, CelInput>;
 }
 
 function subjects(graph: KubeGraph, target: Target, settings: PostureSettings): Subject[] {
   const excluded = new Set(settings.excludedNamespaces);
-  const out: Subject[] = [];
+  const byKey = new Map<string, Subject>();
   const push = (bindings: Record<string, unknown>, resource: AffectedResource, key?: string, pss?: readonly string[]): void => {
     const rkey = resourceKey(resource);
-    out.push({ views: bindings, resource, resourceKey: rkey, key: key ?? rkey, ...(pss ? { pss } : {}) });
+    if (!byKey.has(key ?? rkey)) byKey.set(key ?? rkey, { views: bindings, resource, resourceKey: rkey, ...(pss ? { pss } : {}) });
   };
   switch (target) {
     case 'container':
       for (const p of graph.pods) {
         if (excluded.has(p.namespace)) continue;
-        const owner = splitOwner(p.owner);
         for (const c of p.containers) {
-          push({ c, p }, { cluster: p.cluster, ...owner, container: c.name, detail: `image ${c.image}` }, `${p.cluster}\u0000${p.owner}\u0000${c.name}\u0000${c.image}\u0000${c.imageRef.digest}`);
+          const key = `${p.cluster}\u0000${p.owner}\u0000${c.name}\u0000${c.image}\u0000${c.imageRef.digest}`;
+          if (!byKey.has(key)) push({ c, p }, { cluster: p.cluster, ...splitOwner(p.owner), container: c.name, detail: `image ${c.image}` }, key);
         }
       }
       break;
     case 'pod':
       for (const p of graph.pods) {
         if (excluded.has(p.namespace)) continue;
-        push({ p }, { cluster: p.cluster, ...splitOwner(p.owner), container: '', detail: '' }, `${p.cluster}\u0000${p.owner}\u0000${p.exposures.length}\u0000${p.naked}`, p.pssBaseline);
+        const key = `${p.cluster}\u0000${p.owner}\u0000${p.exposures.length}\u0000${p.naked}`;
+        if (!byKey.has(key)) push({ p }, { cluster: p.cluster, ...splitOwner(p.owner), container: '', detail: '' }, key, p.pssBaseline);
       }
       break;
     case 'namespace':
@@ -182,7 +189,7 @@ function subjects(graph: KubeGraph, target: Target, settings: PostureSettings): 
       for (const r of graph.roles) push({ r }, { cluster: r.cluster, kind: r.roleKind, namespace: r.namespace, name: r.name, container: '', detail: '' });
       break;
   }
-  return out;
+  return [...byKey.values()];
 }
 
 function detailFor(spec: RecommendationSpec, subject: Subject): string {
@@ -199,26 +206,8 @@ export interface PostureOptions {
   specs?: readonly RecommendationSpec[];
 }
 
-/** Evaluates every recommendation over the graph. Recommendations with no affected resource are left out. */
-/** Subjects that give the same answer (same key), evaluated once per recommendation. */
-interface SubjectGroup {
-  first: Subject;
-  members: Subject[];
-  bindings: Record<string, CelInput> | undefined;
-}
-
-function groupSubjects(list: readonly Subject[]): SubjectGroup[] {
-  const groups = new Map<string, SubjectGroup>();
-  for (const subject of list) {
-    const group = groups.get(subject.key);
-    if (group === undefined) groups.set(subject.key, { first: subject, members: [subject], bindings: undefined });
-    else group.members.push(subject);
-  }
-  return [...groups.values()];
-}
-
 /**
- * Evaluates several conditions of one target over every group in one CEL program
+ * Evaluates several conditions of one target over every subject in one CEL program
  * (`items.map(c, [cond1, cond2, …])`): one evaluation per target instead of one per node and
  * recommendation. Returns undefined when the combined program fails (a condition reads a variable
  * other than the target's, or errors on some node); the caller then evaluates one by one.
@@ -246,6 +235,7 @@ function evaluateTogether(env: ReturnType<typeof createCelEnv>, target: Target, 
   return out;
 }
 
+/** Evaluates every recommendation over the graph. Recommendations with no affected resource are left out. */
 export function runPosture(graph: KubeGraph, options: PostureOptions = {}): PostureReport {
   const settings = options.settings ?? loadDefaultSettings();
   const specs = options.specs ?? loadRecommendationSpecs();
@@ -255,41 +245,41 @@ export function runPosture(graph: KubeGraph, options: PostureOptions = {}): Post
   const celSettings = createCelConverter()(settings);
   const cel = celGraph(graph).convert;
   const found = new Map<string, Map<string, AffectedResource>>();
-  const mark = (spec: RecommendationSpec, group: SubjectGroup): void => {
+  const mark = (spec: RecommendationSpec, subject: Subject): void => {
     let map = found.get(spec.id);
     if (map === undefined) {
       map = new Map();
       found.set(spec.id, map);
     }
-    for (const subject of group.members) if (!map.has(subject.resourceKey)) map.set(subject.resourceKey, { ...subject.resource, detail: detailFor(spec, subject) });
+    if (!map.has(subject.resourceKey)) map.set(subject.resourceKey, { ...subject.resource, detail: detailFor(spec, subject) });
   };
 
   for (const target of TARGETS) {
     const mine = compiled.filter((c) => c.spec.target === target);
     if (mine.length === 0) continue;
-    const groups = groupSubjects(subjects(graph, target, settings));
+    const list = subjects(graph, target, settings);
     const variable = VARIABLE[target];
-    const items = celList(groups.map((g) => cel(g.first.views[variable])));
+    const items = celList(list.map((subject) => cel(subject.views[variable])));
     const together = evaluateTogether(env, target, mine.map((c) => c.spec), items, celSettings);
     if (together !== undefined) {
-      groups.forEach((group, i) => {
+      list.forEach((subject, i) => {
         const row = together[i] ?? [];
         mine.forEach((c, j) => {
-          if (row[j] === true) mark(c.spec, group);
+          if (row[j] === true) mark(c.spec, subject);
         });
       });
       continue;
     }
     for (const { spec, program } of mine) {
-      for (const group of groups) {
-        if (group.bindings === undefined) {
+      for (const subject of list) {
+        if (subject.bindings === undefined) {
           const bindings: Record<string, CelInput> = { settings: celSettings };
-          for (const [name, view] of Object.entries(group.first.views)) bindings[name] = cel(view);
-          group.bindings = bindings;
+          for (const [name, view] of Object.entries(subject.views)) bindings[name] = cel(view);
+          subject.bindings = bindings;
         }
         let value: unknown;
         try {
-          value = program(group.bindings);
+          value = program(subject.bindings);
         } catch (error) {
           errors[spec.id] ??= errorMessage(error);
           continue;
@@ -298,7 +288,7 @@ export function runPosture(graph: KubeGraph, options: PostureOptions = {}): Post
           errors[spec.id] ??= value.message;
           continue;
         }
-        if (value === true) mark(spec, group);
+        if (value === true) mark(spec, subject);
       }
     }
   }
