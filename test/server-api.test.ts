@@ -307,27 +307,37 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect((await api(`/api/v1/disable-rules/${id}/revoke`, { method: 'POST' })).status).toBe(404);
   });
 
+  /**
+   * Nothing queued and nothing running. `running` in the store as well as the pool's own count: a job
+   * leaves `queued` when a worker's claim commits, before the worker counts it as busy.
+   */
+  const queueDrained = (): Promise<true> =>
+    waitFor('queue drained', async () => {
+      const depth = await server.store.queueDepth();
+      return (depth.queued === 0 && depth.running === 0 && server.workers.busy() === 0) || undefined;
+    });
+
   it('re-evaluates by the windows: pushed ≤ 90 d, pulled ≤ 30 d, running; never re-pulls', async () => {
     // The image was pushed and pulled on 2026-03-10; the first scheduler tick (2026-03-21, when the disable
     // rule expired) re-evaluated it for the advisory DB build. On 2026-05-01 (52 days) it is inside the push window.
     clock.set('2026-05-01T04:00:00Z');
     let tick = await server.scheduler.tick();
     expect(tick.reevaluations).toContain('daily:2026-05-01');
-    await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
+    await queueDrained();
     const scans = async (): Promise<string[]> => views.scans.parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.kind);
     expect(await scans()).toEqual(['rematch', 'rematch', 'pull']);
     // 2026-06-20: 102 days after the push, 102 days after the pull: outside both windows.
     clock.set('2026-06-20T04:00:00Z');
     tick = await server.scheduler.tick();
     expect(tick.reevaluations).toContain('daily:2026-06-20');
-    await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
+    await queueDrained();
     expect(await scans()).toEqual(['rematch', 'rematch', 'pull']);
     // Running in a monitored cluster brings it back into the daily re-evaluation.
     const put = await api('/api/v1/clusters/prod/running-images', { method: 'PUT', body: JSON.stringify({ items: [{ namespace: 'shop', pod: 'app-7d9f', container: 'app', image: `${registry.host}/team/app:1.0`, digest }] }) });
     expect(put.status).toBe(200);
     clock.set('2026-06-21T04:00:00Z');
     await server.scheduler.tick();
-    await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
+    await queueDrained();
     expect(await scans()).toEqual(['rematch', 'rematch', 'rematch', 'pull']);
     expect((await api('/api/v1/images?running=true')).body).toMatchObject({ total: 1, items: [{ digest, running: true }] });
   });
@@ -336,7 +346,7 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true });
     const tick = await server.scheduler.tick();
     expect(tick.reevaluations).toEqual(['db:2024-07-02T00:00:00.000Z']);
-    await waitFor('queue drained', async () => ((await server.store.queueDepth()).queued === 0 && server.workers.busy() === 0) || undefined);
+    await queueDrained();
     const after = views.findings.parse((await api(`/api/v1/images/${digest}/findings`)).body);
     expect([...new Set(after.findings.map((f) => f.advisoryId))]).toEqual([ADVISORIES.critical.id, ADVISORIES.high.id, ADVISORIES.medium.id]);
     expect(after.findings).toHaveLength(6);
