@@ -1,5 +1,5 @@
-import { errorMessage, type Clock, type Logger } from '../core/index.js';
-import { createBatchShipper, type BatchShipper, type ShipperCounters } from '../sensor/ship.js';
+import { errorMessage } from '../core/index.js';
+import { createBatchShipper, type BatchShipper, type ShipperCounters, type ShipperOptions } from '../sensor/ship.js';
 import type { AuditRecord, AuditSink } from './admission.js';
 
 /**
@@ -15,29 +15,17 @@ import type { AuditRecord, AuditSink } from './admission.js';
  */
 export const ADMISSION_RECORDS_PATH = '/api/v1/admission/records';
 
-export interface AdmissionShipperOptions {
-  server: string;
-  token: string;
+/** The shipper's settings (src/sensor/ship.ts), with the webhook's own defaults: 16 MiB of buffer, 5 s per request. */
+export interface AdmissionShipperOptions
+  extends Pick<ShipperOptions, 'server' | 'token' | 'clock' | 'log' | 'maxBufferBytes' | 'batchSize' | 'initialBackoffMs' | 'maxBackoffMs' | 'timeoutMs' | 'ca' | 'insecure' | 'random'> {
   /** This webhook replica's name (the pod name), sent with every batch. */
   webhook: string;
   /** The cluster the records come from, for tokens the server does not tie to a cluster. */
   cluster?: string;
-  clock: Clock;
-  log: Logger;
   /** Records waiting to be sealed; over it the oldest are dropped. Default 10,000. */
   maxQueued?: number;
-  /** Bytes of sealed batches kept while the server is unreachable. Default 16 MiB. */
-  maxBufferBytes?: number;
-  batchSize?: number;
   /** Period of the timer that seals and sends, ms. Default 1000. */
   intervalMs?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Timeout of one batch request, ms. Default 5000. */
-  timeoutMs?: number;
-  ca?: string;
-  insecure?: boolean;
-  random?: () => number;
 }
 
 export interface AdmissionShipperCounters extends ShipperCounters {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { SqlExecutor, SqlValue } from './driver.js';
+import type { AuditRecord } from '../policy/admission.js';
+import type { Violation } from '../policy/engine.js';
+import { whereEqual, type SqlExecutor, type SqlValue } from './driver.js';
 import { parseRows } from './rows.js';
 
 /**
@@ -57,23 +59,13 @@ export interface AdmissionBatchResult {
   duplicates: number;
 }
 
-export interface StoredAdmissionViolation {
+/** One stored violation: the record's request fields, the violation's, and where it came from. */
+export interface StoredAdmissionViolation
+  extends Omit<AuditRecord, 'violations' | 'errors'>,
+    Pick<Violation, 'policyId' | 'assignment' | 'title' | 'message' | 'field'> {
   cluster: string;
-  uid: string;
-  time: string;
-  operation: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  user: string;
-  allowed: boolean;
-  policyId: string;
-  assignment: string;
   effect: AdmissionEffect;
   severity: string;
-  title: string;
-  message: string;
-  field?: string;
   webhook: string;
   receivedAt: string;
 }
@@ -147,17 +139,12 @@ export async function insertAdmissionBatchTx(tx: SqlExecutor, batch: AdmissionBa
 export async function listAdmissionViolations(db: SqlExecutor, filter: AdmissionViolationFilter): Promise<{ total: number; items: StoredAdmissionViolation[] }> {
   const where: string[] = [];
   const params: SqlValue[] = [];
-  const eq: [string, string | undefined][] = [
+  whereEqual(where, params, [
     ['cluster', filter.cluster],
     ['namespace', filter.namespace],
     ['policy_id', filter.policy],
     ['effect', filter.effect],
-  ];
-  for (const [column, value] of eq) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
-  }
+  ]);
   if (filter.since) {
     where.push('time >= ?');
     params.push(filter.since.toISOString());

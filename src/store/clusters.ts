@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, SEVERITIES, severityRank, type Clock, type Severity } from '../core/index.js';
 import type { AuditedAssignment } from '../policy/compliance.js';
-import { openPostgresDriver, openSqliteDriver, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.js';
+import { openPostgresDriver, openSqliteDriver, whereEqual, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.js';
 import { migrate } from './migrations.js';
 
 /**
@@ -510,16 +510,11 @@ export function createClusterStore(db: SqlDriver): ClusterStore {
       const summary = complianceSummary.parse(JSON.parse(summaryText));
       const where = ['cluster = ?'];
       const params: SqlValue[] = [filter.cluster];
-      const eq: [string, string | undefined][] = [
+      whereEqual(where, params, [
         ['assignment', filter.assignment],
         ['policy_id', filter.policy],
         ['effect', filter.effect],
-      ];
-      for (const [column, value] of eq) {
-        if (value === undefined) continue;
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
+      ]);
       const rows = parseRows(
         await db.all(`SELECT assignment, policy_id, title, severity, effect, compliant, non_compliant, errors, unlisted_objects FROM cluster_compliance WHERE ${where.join(' AND ')} ORDER BY position`, params),
         complianceRow,

@@ -10,6 +10,15 @@ import { AppError } from '../core/index.js';
  * placeholders. Rows come back as `unknown` and are parsed with zod by the store.
  */
 export type SqlValue = string | number | null;
+
+/** Adds `column = ?` to `where` (and its value to `params`) for each filter field that is given. */
+export function whereEqual(where: string[], params: SqlValue[], fields: readonly (readonly [column: string, value: string | undefined])[]): void {
+  for (const [column, value] of fields) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+}
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface SqlExecutor {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { FIX_STATES, SEVERITIES, severityRank, type Finding, type Severity } from '../core/index.js';
 import { insertAdmissionBatchTx, listAdmissionViolations, pruneAdmissionViolations } from './admission.js';
-import type { SqlDriver, SqlExecutor, SqlValue } from './driver.js';
+import { whereEqual, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.js';
 import type { Alert } from '../threat/alert.js';
 import { alertRow, alertSchema, disableCriteriaSchema, disableRuleRow, findingSchema, imageRow, jobRow, parseRows, sbomBodySchema, scanRow } from './rows.js';
 import type {
@@ -1018,19 +1018,14 @@ export function createSqlStore(db: SqlDriver): Store {
     async listAlerts(filter) {
       const where: string[] = [];
       const params: SqlValue[] = [];
-      const eq: [string, string | undefined][] = [
+      whereEqual(where, params, [
         ['rule', filter.rule],
         ['severity', filter.severity],
         ['status', filter.status],
         ['cluster', filter.cluster],
         ['source', filter.source],
         ['node', filter.node],
-      ];
-      for (const [column, value] of eq) {
-        if (value === undefined) continue;
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
+      ]);
       if (filter.since) {
         where.push('last_seen >= ?');
         params.push(filter.since.toISOString());
