@@ -7,6 +7,7 @@
 //   node bench/admission.mjs [--seconds 10] [--connections 200] [--rate 2000] [--templates 20]
 //                            [--vary] [--compare DIR] [--dist DIR] [--no-pin] [--evaluation-only]
 //                            [--server-profile DIR] [--server-node-args "--trace-gc …"] [--evaluation-tail N]
+//                            [--no-evaluation] [--pin-main-only] [--trace-tail]
 //
 // Two measurements per endpoint:
 // - closed loop: every connection sends its next review as soon as the last is answered (the
@@ -28,9 +29,10 @@
 // measures another build than ../dist/ as "palisade". --evaluation-only prints only the cost of
 // evaluation alone (the handler called in-process, no HTTP), for the stream and for --vary pods.
 import { execFileSync, fork } from 'node:child_process';
+import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { cpus, loadavg } from 'node:os';
-import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -46,13 +48,25 @@ const TEMPLATES = Number(arg('templates', '20'));
 const VARY = args.includes('--vary');
 const COMPARE = arg('compare', undefined);
 const PIN = !args.includes('--no-pin');
+/** --pin-main-only: pin only each process's main thread (V8's GC and compiler threads and libuv's pool stay free). */
+const PIN_MAIN_ONLY = args.includes('--pin-main-only');
 const EVALUATION_ONLY = args.includes('--evaluation-only');
+/** --no-evaluation: skip "evaluation alone", measure only over HTTP. */
+const NO_EVALUATION = args.includes('--no-evaluation');
 /** --evaluation-tail N: only the CPU cost of each of N reviews of the stream in-process (its tail, with the major GCs), per build. */
 const EVALUATION_TAIL = Number(arg('evaluation-tail', '0'));
 /** --server-profile DIR: the servers write V8 CPU profiles there (DIR/fastify, DIR/palisade). */
 const PROFILE = arg('server-profile', undefined);
 /** --server-node-args "…": extra Node flags for the server processes (e.g. "--trace-gc"). */
 const SERVER_NODE_ARGS = (arg('server-node-args', '') ?? '').split(' ').filter(Boolean);
+/**
+ * --trace-tail: where the open loop's slow reviews spend their time. Every review carries its number
+ * (x-id); the generator records when it was due, issued and answered, the server when its request
+ * event came and its answer was flushed (and, for the webhook, the handler's own time), both sides
+ * their GC pauses and event-loop delay, all on one clock (timeOrigin + now, ms).
+ */
+const TRACE = args.includes('--trace-tail');
+const now = () => performance.timeOrigin + performance.now();
 const defaultDist = arg('dist', fileURLToPath(new URL('../dist/', import.meta.url)));
 const distUrl = (dir) => pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`);
 const script = fileURLToPath(import.meta.url);
@@ -182,6 +196,27 @@ async function handlerOf(distDir) {
   return { policy, handler, silentLogger, assignments: engine.assignments.length };
 }
 
+/**
+ * The scheduler's account of each thread of this process (Linux): name → [ms on the CPU, ms
+ * runnable but waiting for it, time slices]. {} where /proc has no schedstat.
+ */
+function threadSchedule() {
+  const out = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const name = `${readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()}${tid === String(process.pid) ? ' (main)' : ''}`;
+      const [run, wait, slices] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      const t = (out[name] ??= [0, 0, 0]);
+      t[0] += run / 1e6;
+      t[1] += wait / 1e6;
+      t[2] += slices;
+    }
+  } catch {
+    // not Linux, or no schedstat: nothing to report
+  }
+  return out;
+}
+
 async function serve(mode, distDir) {
   // Exit normally on SIGTERM, so --cpu-prof writes its profile.
   process.on('SIGTERM', () => process.exit(0));
@@ -189,8 +224,49 @@ async function serve(mode, distDir) {
   // 'cpu' messages: by V8's own kind, minor (scavenge) or major (mark-compact).
   const gcKinds = { [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major' };
   let gc = { minor: { n: 0, ms: 0, max: 0 }, major: { n: 0, ms: 0, max: 0 } };
+  // --trace-tail: [id, request event, answer written] per review, [id, handler ms] per webhook review
+  // (preallocated, so the trace itself puts nothing on the heap per review), GC pauses [start, ms, kind].
+  const CAP = 1 << 17;
+  const requests = TRACE ? new Float64Array(3 * CAP) : undefined;
+  const handled = TRACE ? new Float64Array(5 * CAP) : undefined;
+  /**
+   * The main thread's own [ns on the CPU, ns runnable but waiting] (Linux /proc schedstat, read with
+   * pread into one buffer and parsed in place: no garbage per review), or zeros.
+   */
+  const schedBuffer = Buffer.alloc(128);
+  const schedPair = [0, 0];
+  let schedFd = -1;
+  try {
+    schedFd = TRACE ? openSync('/proc/thread-self/schedstat', 'r') : -1;
+  } catch {
+    schedFd = -1;
+  }
+  const mainSchedule = () => {
+    if (schedFd < 0) return [0, 0];
+    const n = readSync(schedFd, schedBuffer, 0, schedBuffer.length, 0);
+    let field = 0;
+    let value = 0;
+    for (let k = 0; k < n && field < 2; k++) {
+      const c = schedBuffer[k];
+      if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+      else {
+        schedPair[field++] = value;
+        value = 0;
+      }
+    }
+    return [schedPair[0], schedPair[1]];
+  };
+  let trace = { requests: 0, handler: 0, gcs: [] };
+  const traced = () => ({
+    requests: Array.from({ length: Math.min(trace.requests, CAP) }, (_, i) => [requests[3 * i], requests[3 * i + 1], requests[3 * i + 2]]),
+    handler: Array.from({ length: Math.min(trace.handler, CAP) }, (_, i) => [handled[5 * i], handled[5 * i + 1], handled[5 * i + 2], handled[5 * i + 3], handled[5 * i + 4]]),
+    gcs: trace.gcs,
+  });
+  const eld = TRACE ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  eld?.enable();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      if (TRACE) trace.gcs.push([performance.timeOrigin + e.startTime, e.duration, gcKinds[e.detail?.kind] ?? String(e.detail?.kind)]);
       const g = gc[gcKinds[e.detail?.kind]];
       if (g === undefined) continue;
       g.n += 1;
@@ -201,15 +277,35 @@ async function serve(mode, distDir) {
   // The coordinator asks for CPU time (and the GC pauses since it last asked) before and after each measurement.
   process.on('message', (m) => {
     if (m === 'cpu') {
+      // With --server-node-args (--trace-gc, --trace-deopt …), mark the windows in the server's output.
+      if (SERVER_NODE_ARGS.length > 0) console.log(`[bench] ${mode} server: window boundary`);
       const u = process.cpuUsage();
       const old = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')?.space_used_size ?? 0;
       // Let the observer see the last GCs of the window first.
       setImmediate(() => {
-        process.send({ cpuMs: (u.user + u.system) / 1000, gc, oldSpaceMiB: old / 2 ** 20 });
+        const delay = eld ? { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, p999: eld.percentile(99.9) / 1e6, max: eld.max / 1e6 } : undefined;
+        process.send({ cpuMs: (u.user + u.system) / 1000, gc, oldSpaceMiB: old / 2 ** 20, threads: threadSchedule(), ...(TRACE ? { trace: traced(), delay } : {}) });
         gc = { minor: { n: 0, ms: 0, max: 0 }, major: { n: 0, ms: 0, max: 0 } };
+        trace = { requests: 0, handler: 0, gcs: [] };
+        eld?.reset();
       });
     }
   });
+  /** --trace-tail: when each review's request event came and when its answer was flushed. */
+  const traceRequests = (httpServer) => {
+    if (!TRACE) return;
+    httpServer.prependListener('request', (req, res) => {
+      const i = trace.requests++ % CAP;
+      requests[3 * i] = Number(req.headers['x-id']);
+      requests[3 * i + 1] = now();
+      // When the answer is handed to the socket (res.end), not when the write completes.
+      const end = res.end;
+      res.end = function (...a) {
+        requests[3 * i + 2] = now();
+        return end.apply(this, a);
+      };
+    });
+  };
   const policy = await import(new URL('policy/index.js', distUrl(distDir)));
   const tls = policy.generateSelfSigned({ names: ['localhost', '127.0.0.1'] });
   if (mode === 'fastify') {
@@ -217,11 +313,29 @@ async function serve(mode, distDir) {
     const app = Fastify({ https: { cert: tls.cert, key: tls.key }, logger: false, bodyLimit: 6 * 1024 * 1024 });
     app.post('/validate', async (req) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: req.body.request.uid, allowed: true } }));
     await app.listen({ port: 0, host: '127.0.0.1' });
+    traceRequests(app.server);
     process.send({ port: app.server.address().port, ca: tls.ca, assignments: 0 });
     return;
   }
-  const { handler, silentLogger, assignments } = await handlerOf(distDir);
+  const { handler: inner, silentLogger, assignments } = await handlerOf(distDir);
+  const handler = TRACE
+    ? {
+        counters: inner.counters,
+        async review(body) {
+          const s0 = mainSchedule();
+          const t0 = performance.now();
+          const r = await inner.review(body);
+          const t1 = performance.now();
+          const s1 = mainSchedule();
+          // The review's number is the last 12 hex digits of its uid; then wall ms, start, main-thread CPU ms, ms waiting for the CPU.
+          const i = trace.handler++ % CAP;
+          handled.set([parseInt(String(body?.request?.uid).slice(-12), 16), t1 - t0, performance.timeOrigin + t0, (s1[0] - s0[0]) / 1e6, (s1[1] - s0[1]) / 1e6], 5 * i);
+          return r;
+        },
+      }
+    : inner;
   const server = await policy.startAdmissionServer({ handler, tls, port: 0, host: '127.0.0.1', log: silentLogger });
+  traceRequests(server.server);
   process.send({ port: server.port, ca: tls.ca, assignments });
 }
 
@@ -232,10 +346,17 @@ function generator() {
   let agent;
   let target;
   let next = 0;
-  const post = (body) =>
+  const gcs = [];
+  const eld = TRACE ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  if (TRACE) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcs.push([performance.timeOrigin + e.startTime, e.duration, e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? 'major' : 'minor']);
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const post = (body, id = -1) =>
     new Promise((resolve) => {
       const req = request(
-        { host: '127.0.0.1', port: target.port, path: '/validate', method: 'POST', agent, ca: target.ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { host: '127.0.0.1', port: target.port, path: '/validate', method: 'POST', agent, ca: target.ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(TRACE ? { 'x-id': String(id) } : {}) } },
         (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
@@ -290,6 +411,11 @@ function generator() {
     let issued = 0;
     let done = 0;
     let lastDone = 0;
+    // --trace-tail: [id, due, issued, answered] per review (timeOrigin + ms).
+    const reviews = [];
+    gcs.length = 0;
+    eld?.reset();
+    eld?.enable();
     const cpu0 = cpu();
     const started = performance.now();
     await new Promise((resolve) => {
@@ -299,13 +425,20 @@ function generator() {
         while (issued < due) {
           const scheduled = started + (issued * 1000) / rate;
           issued += 1;
-          post(reviewBody(next++)).then((ok) => {
+          const id = next++;
+          const record = TRACE ? [id, performance.timeOrigin + scheduled, 0, 0] : undefined;
+          post(reviewBody(id), id).then((ok) => {
             lastDone = performance.now();
+            if (record) {
+              record[3] = performance.timeOrigin + lastDone;
+              reviews.push(record);
+            }
             latencies.push(lastDone - scheduled);
             if (!ok) failures += 1;
             done += 1;
             if (done === total) resolve();
           });
+          if (record) record[2] = now();
         }
         if (issued < total) setTimeout(tick, 0);
         // A server that stops answering: give up 30 s after the last send; the missing count as failures.
@@ -313,7 +446,9 @@ function generator() {
       };
       tick();
     });
-    return { ...stats(latencies, failures + (total - done), (lastDone - started) / 1000, cpu() - cpu0), offered: rate };
+    const delay = eld ? { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, p999: eld.percentile(99.9) / 1e6, max: eld.max / 1e6 } : undefined;
+    eld?.disable();
+    return { ...stats(latencies, failures + (total - done), (lastDone - started) / 1000, cpu() - cpu0), offered: rate, ...(TRACE ? { trace: { reviews, gcs: [...gcs], delay } } : {}) };
   }
 
   process.on('message', async (m) => {
@@ -346,7 +481,7 @@ const canPin = (() => {
 })();
 /** Pins every thread of a process to one CPU. */
 const pin = (pid, cpu) => {
-  if (canPin) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+  if (canPin) execFileSync('taskset', [...(PIN_MAIN_ONLY ? [] : ['-a']), '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 };
 
 function child(argv, execArgv = []) {
@@ -387,7 +522,7 @@ async function measure(mode, distDir = defaultDist) {
       gen.process.send(message);
       const { result } = await gen.next((m) => m.type === 'result');
       const after = await serverCpu();
-      return { ...result, cpuPerReview: (after.cpuMs - before.cpuMs) / result.requests, gc: after.gc, oldSpaceMiB: after.oldSpaceMiB, load: Math.max(load0, loadavg()[0]) };
+      return { ...result, cpuPerReview: (after.cpuMs - before.cpuMs) / result.requests, gc: after.gc, oldSpaceMiB: after.oldSpaceMiB, load: Math.max(load0, loadavg()[0]), serverTrace: after.trace, serverDelay: after.delay, threads: Object.fromEntries(Object.entries(after.threads).map(([k, v]) => [k, v.map((x, i) => x - (before.threads[k]?.[i] ?? 0))])) };
     };
     const closedLoop = await phase({ type: 'closed', connections: CONNECTIONS, seconds: SECONDS });
     const openLoop = await phase({ type: 'open', rate: RATE, seconds: SECONDS });
@@ -463,10 +598,95 @@ async function evaluationTail(distDir, n) {
 
 const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
+/**
+ * --trace-tail: the open loop's slow reviews taken apart. Each review's latency is split into
+ * generator lateness (due → issued), the way in (issued → the server's request event: the socket,
+ * TLS, HTTP parsing and the server's event loop), the server (request event → answer flushed) and
+ * the way back (flushed → the generator's callback). Then the stalls: gaps of 4 ms or more in the
+ * server's request and finish events while reviews were waiting, and in the generator's answers,
+ * each with the GC pauses of either process that overlap it.
+ */
+function tailReport(name, r) {
+  const { reviews, gcs: genGcs, delay: genDelay } = r.trace;
+  const server = new Map(r.serverTrace.requests.map(([id, a, b]) => [id, [a, b]]));
+  const handler = new Map(r.serverTrace.handler.map(([id, ms]) => [id, ms]));
+  const rows = reviews
+    .map(([id, due, issued, done]) => {
+      const s = server.get(id);
+      return s ? { id, due, issued, arrive: s[0], finish: s[1], done, latency: done - due, handler: handler.get(id) } : undefined;
+    })
+    .filter((x) => x !== undefined)
+    .sort((a, b) => a.latency - b.latency);
+  if (rows.length === 0) return console.log(`${name}: no traced reviews`);
+  const t0 = Math.min(...rows.map((x) => x.due));
+  const p99 = rows[Math.floor(0.99 * rows.length)].latency;
+  const slow = rows.filter((x) => x.latency >= p99);
+  const mean = (xs, fn) => xs.reduce((a, x) => a + fn(x), 0) / Math.max(1, xs.length);
+  const split = (xs) =>
+    `late ${f(mean(xs, (x) => x.issued - x.due))}  in ${f(mean(xs, (x) => x.arrive - x.issued))}  server ${f(mean(xs, (x) => x.finish - x.arrive))}  (handler ${f(mean(xs, (x) => x.handler ?? 0))})  back ${f(mean(xs, (x) => x.done - x.finish))}`;
+  console.log(`\n${name}: ${rows.length} reviews traced; open-loop latency split, mean ms — all: ${split(rows)}`);
+  console.log(`${' '.repeat(name.length)}  the slowest 1 % (≥ ${f(p99)} ms): ${split(slow)}`);
+  const d = (x) => (x ? `p50 ${f(x.p50)} p99 ${f(x.p99)} p99.9 ${f(x.p999)} max ${f(x.max)}` : '-');
+  console.log(`  event-loop delay (ms, 1 ms resolution): server ${d(r.serverDelay)}; generator ${d(genDelay)}`);
+  const kindOf = (id) => {
+    const t = ((id % TEMPLATES) + TEMPLATES) % TEMPLATES;
+    return t % 10 === 9 ? 'DaemonSet' : t % 10 >= 7 ? 'StatefulSet' : 'Deployment';
+  };
+  const handled = rows.filter((x) => x.handler !== undefined);
+  if (handled.length > 0) {
+    const byKind = {};
+    for (const x of handled) {
+      const k = (byKind[kindOf(x.id)] ??= { n: 0, ms: 0, over2: 0, max: 0 });
+      k.n += 1;
+      k.ms += x.handler;
+      if (x.handler > 2) k.over2 += 1;
+      k.max = Math.max(k.max, x.handler);
+    }
+    console.log(`  handler time by workload kind: ${Object.entries(byKind).map(([k, v]) => `${k} n ${v.n} mean ${f(v.ms / v.n, 3)} max ${f(v.max)} over 2 ms ${v.over2}`).join('; ')}`);
+  }
+  const slowCalls = r.serverTrace.handler.filter(([, ms]) => ms >= 3);
+  if (slowCalls.length > 0) {
+    const inGc = slowCalls.filter(([, ms, s0]) => r.serverTrace.gcs.some(([g, gms]) => g < s0 + ms && g + gms > s0));
+    const sum = (xs, i) => xs.reduce((a, x) => a + x[i], 0);
+    console.log(
+      `  handler calls ≥ 3 ms: ${slowCalls.length}, wall ${f(sum(slowCalls, 1), 1)} ms = main thread on CPU ${f(sum(slowCalls, 3), 1)} + waiting for the CPU ${f(sum(slowCalls, 4), 1)} (+ blocked/other); ${inGc.length} of them overlap a GC pause (${f(sum(inGc, 1), 1)} ms wall)`,
+    );
+    for (const [id, ms, , cpuMs, waitMs] of [...slowCalls].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`    #${id} (${kindOf(id)}): ${f(ms)} ms wall, ${f(cpuMs)} on CPU, ${f(waitMs)} waiting`);
+  }
+  // Stalls: gaps between consecutive server events (request or finish) while a review was issued but not answered.
+  const gaps = (times, min) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    const out = [];
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] - sorted[i - 1] >= min) out.push([sorted[i - 1], sorted[i]]);
+    return out;
+  };
+  const overlapping = (list, [a, b]) => list.filter(([s, ms]) => s < b && s + ms > a && ms >= 0.5).map(([, ms, kind]) => `${kind} ${f(ms, 1)}`);
+  const busy = ([a, b]) => rows.filter((x) => x.issued < a && x.done > b).length;
+  const serverGaps = gaps(rows.flatMap((x) => [x.arrive, x.finish]), 4).filter((g) => busy(g) > 0);
+  const genGaps = gaps(rows.flatMap((x) => [x.done, x.issued]), 4);
+  const show = (label, list) => {
+    console.log(`  ${label}: ${list.length}, ${f(list.reduce((a, [x, y]) => a + y - x, 0), 1)} ms in all`);
+    for (const g of list.slice(0, 12)) {
+      console.log(`    at ${f(g[0] - t0, 1)} ms for ${f(g[1] - g[0], 1)} ms, ${busy(g)} reviews waiting; server GC [${overlapping(r.serverTrace.gcs, g).join(', ')}] generator GC [${overlapping(genGcs, g).join(', ')}]`);
+    }
+  };
+  show('server silent ≥ 4 ms while reviews were waiting', serverGaps);
+  show('generator silent ≥ 4 ms (no review issued or answered)', genGaps);
+  console.log(`  server threads in the window (ms on CPU / ms runnable but waiting / slices): ${Object.entries(r.threads).filter(([, v]) => v[0] > 1 || v[1] > 1).map(([k, v]) => `${k} ${f(v[0], 0)} / ${f(v[1], 0)} / ${v[2]}`).join('; ')}`);
+  // The slow reviews that were waiting within 60 ms before the end of a major GC's pause (its
+  // incremental and concurrent marking come first), or during any GC pause of the generator.
+  const majors = r.serverTrace.gcs.filter(([, , kind]) => kind === 'major');
+  const nearMajor = slow.filter((x) => majors.some(([s0, ms]) => x.due < s0 + ms && x.done > s0 - 60)).length;
+  const genPaused = slow.filter((x) => genGcs.some(([s0, ms]) => ms >= 1 && x.due < s0 + ms && x.done > s0)).length;
+  console.log(`  of the slowest 1 % (${slow.length}): ${nearMajor} waiting within 60 ms before the end of one of the server's ${majors.length} major GCs; ${genPaused} waiting across a generator GC pause ≥ 1 ms (generator: ${genGcs.filter(([, , k]) => k === 'minor').length} minor, ${genGcs.filter(([, , k]) => k === 'major').length} major, longest ${f(Math.max(0, ...genGcs.map(([, ms]) => ms)), 1)} ms)`);
+  const worst = rows.slice(-5).reverse();
+  for (const x of worst) console.log(`  slowest: #${x.id} (${kindOf(x.id)}) due at ${f(x.due - t0, 1)}: late ${f(x.issued - x.due)} in ${f(x.arrive - x.issued)} server ${f(x.finish - x.arrive)} handler ${f(x.handler ?? NaN)} back ${f(x.done - x.finish)}`);
+}
+
 async function main() {
   const builds = [['palisade', defaultDist], ...(COMPARE ? [[`palisade ${COMPARE}`, COMPARE]] : [])];
   console.log(`admission benchmark: ${TEMPLATES} workloads (${VARY ? 'every pod with its own images (--vary)' : 'pods of a workload differ in name, uid, timestamps, StatefulSet labels/hostname, DaemonSet node affinity'})`);
-  console.log(`webhook and load generator in separate processes; ${canPin ? 'webhook pinned to CPU 1, generator to CPU 0 (taskset)' : 'not pinned'}; ${cpus().length} cores; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`webhook and load generator in separate processes; ${canPin ? `webhook pinned to CPU 1, generator to CPU 0 (taskset, ${PIN_MAIN_ONLY ? 'main threads only' : 'all threads'})` : 'not pinned'}; ${cpus().length} cores; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   if (EVALUATION_TAIL > 0) {
     for (const [name, dir] of builds) {
       const c = child(['--evaluation-tail-of', dir, ...args]);
@@ -479,7 +699,7 @@ async function main() {
     }
     return;
   }
-  for (const [name, dir] of builds) {
+  for (const [name, dir] of NO_EVALUATION ? [] : builds) {
     for (const vary of [false, true]) {
       const alone = await inProcess(dir, vary);
       console.log(`${name}: evaluation alone (handler, no HTTP), ${vary ? 'every pod new (--vary)  ' : 'the stream              '}: ${alone.perReview.toFixed(3)} CPU-ms per review (${(1000 / alone.perReview).toFixed(0)} per CPU-second); allowed=${alone.allowed}`);
@@ -510,6 +730,7 @@ async function main() {
       console.log(`${name.padEnd(44)} ${label.padStart(7)} ${String(minor.n).padStart(8)} ${f(minor.ms, 1).padStart(9)} ${f(minor.max, 1).padStart(7)} ${String(major.n).padStart(8)} ${f(major.ms, 1).padStart(9)} ${f(major.max, 1).padStart(7)} ${f(w.oldSpaceMiB, 1).padStart(8)}`);
     }
   }
+  if (TRACE) for (const [name, r] of results) tailReport(name, r.openLoop);
   const bare = results[0][1];
   const ours = results[1][1];
   console.log(

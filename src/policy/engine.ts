@@ -551,18 +551,16 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
     if (setStats[rs.set]?.cold && requests % MEMO_PROBE_EVERY !== 0) return undefined;
     const known = keys[rs.set];
     if (known !== undefined) return known ?? undefined;
+    // Every read's value is met even when an earlier one has no number (met for the first time):
+    // so the values of one pod are all known by the next, which is then memoized.
     let key: string | undefined = kind;
     for (const slot of rs.slots) {
       const n = reads.idOf(slot);
-      if (n < 0) {
-        key = undefined;
-        break;
-      }
-      key += `,${n}`;
+      key = n < 0 || key === undefined ? undefined : `${key},${n}`;
     }
-    if (key !== undefined && rs.containers && target) {
+    if (rs.containers && target) {
       const n = reads.containersId(target.pod);
-      key = n < 0 ? undefined : `${key};${n}`;
+      key = n < 0 || key === undefined ? undefined : `${key};${n}`;
     }
     keys[rs.set] = key ?? null;
     return key;
@@ -706,7 +704,11 @@ export function createPolicyEngine(assignments: readonly BoundAssignment[], obje
           key = undefined;
         }
         const known = key === undefined ? undefined : memo.get(ai, key);
-        if (key !== undefined) looked(readSetOf[ai]?.set ?? -1, known !== undefined);
+        const set = readSetOf[ai]?.set ?? -1;
+        if (key !== undefined) looked(set, known !== undefined);
+        // Built but without a key (a value met for the first time, or too large): a miss too, so a
+        // stream of all-new pods still goes cold and stops serializing what it never finds.
+        else if (keys[set] === null) looked(set, false);
         if (known !== undefined) {
           for (const v of known.violations) violations.push({ ...v });
           for (const e of known.errors) errors.push({ ...e });

@@ -18,6 +18,11 @@ import type { ValueRead } from './reads.js';
  * only the older one held moves into the newer with its number, so the outcomes of the values still
  * in use stay valid. (Clearing everything at once instead made the next pod of every workload pay
  * for its evaluation at the same moment: ≈ 20 CPU-ms more over 40 reviews of the benchmark's stream.)
+ * A value is interned only when met a second time (the first meeting leaves a hash in a bounded set):
+ * values of one object only — a StatefulSet pod's own labels — then leave neither a fragment nor an
+ * outcome behind, which would live long enough to be promoted and then die in the old generation
+ * (≈ 45 % of what a stream with one StatefulSet pod in five promoted; each major GC this brings on
+ * stalls the webhook for 30–45 ms, bench/README.md "The tail, continued").
  */
 
 export const MAX_FRAGMENT_CHARS = 64 * 1024;
@@ -29,14 +34,28 @@ export interface OutcomeMemo<T> {
   get(slot: number, key: string): T | undefined;
   set(slot: number, key: string, outcome: T): void;
   /**
-   * The number of a serialized value (−1 when it is too large to keep). Two namespaces, so a JSON
-   * text is interned as it is, without a tag copied in front of a long string.
+   * The number of a serialized value (−1 when it is too large to keep, or met for the first time).
+   * Two namespaces, so a JSON text is interned as it is, without a tag copied in front of a long
+   * string. A fragment made only of interned numbers and type tags (`derived`) is interned at once.
    */
-  intern(fragment: string, space: 'json' | 'other'): number;
+  intern(fragment: string, space: 'json' | 'other', derived?: boolean): number;
   /** Outcomes kept. */
   readonly size: number;
   /** Characters of the fragments the interner holds (both generations). */
   readonly internedChars: number;
+}
+
+/**
+ * Fragments met once are remembered only by a hash, here at most this many; then the set starts
+ * over. A hash collision only interns a fragment one meeting early: interning itself is exact.
+ */
+export const SEEN_ONCE_MAX = 16 * 1024;
+
+/** FNV-1a over the UTF-16 code units, kept a small integer (no heap number in the set). */
+function hashOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
 }
 
 type Generation = { json: Map<string, number>; other: Map<string, number>; chars: number };
@@ -54,6 +73,7 @@ export function createOutcomeMemo<T>(size: number): OutcomeMemo<T> {
   let current = generation();
   let previous = generation();
   let nextId = 0;
+  let seenOnce = new Set<number>();
   return {
     get: (slot, key) => outcomes[slot]?.get(key),
     set(slot, key, outcome) {
@@ -79,16 +99,29 @@ export function createOutcomeMemo<T>(size: number): OutcomeMemo<T> {
       }
       map.set(key, outcome);
     },
-    intern(fragment, space) {
+    intern(fragment, space, derived = false) {
       if (fragment.length > MAX_FRAGMENT_CHARS) return -1;
       const known = current[space].get(fragment);
       if (known !== undefined) return known;
+      const kept = previous[space].get(fragment);
+      if (kept === undefined && !derived) {
+        // Met for the first time: not kept (nor any outcome keyed on it) until it comes again, so a
+        // value of one object only (a StatefulSet pod's own labels, a new pod's images) leaves
+        // nothing behind to age into the old generation.
+        const h = hashOf(fragment);
+        if (!seenOnce.has(h)) {
+          if (seenOnce.size >= SEEN_ONCE_MAX) seenOnce = new Set();
+          seenOnce.add(h);
+          return -1;
+        }
+        seenOnce.delete(h);
+      }
       if (current.chars + fragment.length > GENERATION_CHARS) {
         previous = current;
         current = generation();
       }
       // Still in use: keep its number, so the outcomes keyed on it stay reachable.
-      const id = previous[space].get(fragment) ?? nextId++;
+      const id = kept ?? nextId++;
       current[space].set(fragment, id);
       current.chars += fragment.length;
       return id;
@@ -193,12 +226,12 @@ export class RequestReads {
     for (let i = 0; i < read.path.length; i++) {
       if (!isObject(cur)) {
         const n = this.jsonId(cur);
-        return n < 0 ? -1 : this.memo.intern(`${i}:${n}`, 'other');
+        return n < 0 ? -1 : this.memo.intern(`${i}:${n}`, 'other', true);
       }
       const key = read.path[i] ?? '';
       cur = Object.hasOwn(cur, key) ? cur[key] : undefined;
     }
-    if (read.mode === 'type') return this.memo.intern(`t:${typeTag(cur)}`, 'other');
+    if (read.mode === 'type') return this.memo.intern(`t:${typeTag(cur)}`, 'other', true);
     if (read.mode === 'shape') return this.memo.intern(`s:${shapeOf(cur)}`, 'other');
     // The common case, and the one with long texts: the JSON itself is the fragment.
     return this.jsonId(cur);
@@ -221,7 +254,7 @@ export class RequestReads {
       const spec = pod.spec;
       // A list's number is kept per object: a pod-level read of the same list reuses it.
       const ids = isObject(spec) ? [spec.initContainers, spec.containers, spec.ephemeralContainers].map((list) => this.jsonId(list)) : [];
-      this.containers = ids.some((id) => id < 0) ? -1 : this.memo.intern(`c:${ids.join(',')}`, 'other');
+      this.containers = ids.some((id) => id < 0) ? -1 : this.memo.intern(`c:${ids.join(',')}`, 'other', true);
     }
     return this.containers;
   }
