@@ -65,6 +65,36 @@ export const pageQuery = {
 };
 export const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, at most 200 characters');
+
+/** The Idempotency-Key of a batch request (the batch id), required so that a resent batch is stored once. */
+export function idempotencyKey(request: FastifyRequest): string {
+  const header = request.headers['idempotency-key'];
+  if (typeof header !== 'string') throw new AppError('BAD_INPUT', 'missing Idempotency-Key header: send the batch id, so a resent batch is stored once');
+  return parseInput(idempotencyKeyHeader, header, 'Idempotency-Key header');
+}
+
+/**
+ * The items of a batch that have `schema`'s shape, and the others counted by their first problem
+ * (at most 20 distinct reasons; `what` names an item in the fallback reason). A batch is stored
+ * without its bad items, never refused whole for them.
+ */
+export function validBatchItems<T>(items: readonly unknown[], schema: z.ZodType<T>, what: string): { valid: T[]; rejected: number; reasons: Record<string, number> } {
+  const valid: T[] = [];
+  const reasons: Record<string, number> = {};
+  for (const raw of items) {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) {
+      valid.push(parsed.data);
+      continue;
+    }
+    const issue = parsed.error.issues[0];
+    const reason = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : `invalid ${what}`;
+    if (reason in reasons || Object.keys(reasons).length < 20) reasons[reason] = (reasons[reason] ?? 0) + 1;
+  }
+  return { valid, rejected: items.length - valid.length, reasons };
+}
+
 /** A machine sender (kube-apiserver's audit webhook, a node sensor) known by its bearer token. */
 export interface Sender {
   name: string;

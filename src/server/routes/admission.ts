@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, type Logger } from '../../core/index.js';
 import { ADMISSION_EFFECTS, admissionRecordSchema, type AdmissionRecordInput } from '../../store/index.js';
 import type { AdmissionService } from '../admission.js';
-import { SECURITY, jsonSchema, pageQuery, parseInput, type Authenticator, type Sender, type SenderAuthenticator } from '../http.js';
+import { SECURITY, idempotencyKey, jsonSchema, pageQuery, parseInput, validBatchItems, type Authenticator, type Sender, type SenderAuthenticator } from '../http.js';
 import type { Metrics } from '../metrics.js';
 
 /**
@@ -22,7 +22,6 @@ const batchBody = z.object({
   batchId: z.string().min(1).max(200),
   records: z.array(z.unknown()).max(MAX_ADMISSION_BATCH),
 });
-const keyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, at most 200 characters');
 const listQuery = z.object({
   cluster: z.string().max(200).optional(),
   namespace: z.string().max(253).optional(),
@@ -50,22 +49,8 @@ export function admissionRoutes(
       const sender = senders.get(request);
       if (!sender) throw new AppError('UNAUTHORIZED', 'missing token: send "Authorization: Bearer <token>"');
       const body = parseInput(batchBody, request.body, 'admission batch');
-      const header = request.headers['idempotency-key'];
-      if (typeof header !== 'string') throw new AppError('BAD_INPUT', 'missing Idempotency-Key header: send the batch id, so a resent batch is stored once');
-      const key = parseInput(keyHeader, header, 'Idempotency-Key header');
-      const valid: AdmissionRecordInput[] = [];
-      const rejected: Record<string, number> = {};
-      for (const raw of body.records) {
-        const parsed = admissionRecordSchema.safeParse(raw);
-        if (parsed.success) {
-          valid.push(parsed.data);
-          continue;
-        }
-        const issue = parsed.error.issues[0];
-        const reason = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid record';
-        if (reason in rejected || Object.keys(rejected).length < 20) rejected[reason] = (rejected[reason] ?? 0) + 1;
-      }
-      const rejectedCount = body.records.length - valid.length;
+      const key = idempotencyKey(request);
+      const { valid, rejected: rejectedCount, reasons: rejected } = validBatchItems<AdmissionRecordInput>(body.records, admissionRecordSchema, 'record');
       if (rejectedCount > 0) {
         metrics.inc('palisade_admission_records_rejected_total', {}, rejectedCount);
         log.warn({ sender: sender.name, webhook: body.webhook, batchId: body.batchId, rejected }, 'admission records skipped: not the record shape');

@@ -4,7 +4,7 @@ import { AppError } from '../../core/index.js';
 import { alertSchema } from '../../store/index.js';
 import type { Alert } from '../../threat/alert.js';
 import type { AppDeps } from '../deps.js';
-import { SECURITY, jsonSchema, parseInput, type Sender } from '../http.js';
+import { SECURITY, idempotencyKey, jsonSchema, parseInput, validBatchItems, type Sender } from '../http.js';
 
 /**
  * Alert batches from the node sensors (src/sensor/ship.ts): `Authorization: Bearer <node token>`
@@ -23,7 +23,6 @@ const batchBody = z.object({
   batchId: z.string().min(1).max(200),
   alerts: z.array(z.unknown()).max(MAX_SENSOR_BATCH),
 });
-const keyHeader = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces, at most 200 characters');
 const runtimeAlert = alertSchema.refine((a) => a.source === 'runtime', { message: 'a sensor sends runtime alerts', path: ['source'] });
 
 export function sensorRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -41,24 +40,10 @@ export function sensorRoutes(app: FastifyInstance, deps: AppDeps): void {
       const sender = senders.get(request);
       if (!sender) throw new AppError('UNAUTHORIZED', 'missing token: send "Authorization: Bearer <token>"');
       const body = parseInput(batchBody, request.body, 'sensor batch');
-      const header = request.headers['idempotency-key'];
-      if (typeof header !== 'string') throw new AppError('BAD_INPUT', 'missing Idempotency-Key header: send the batch id, so a resent batch is stored once');
-      const key = parseInput(keyHeader, header, 'Idempotency-Key header');
-      const valid: Alert[] = [];
-      const rejected: Record<string, number> = {};
-      for (const raw of body.alerts) {
-        const parsed = runtimeAlert.safeParse(raw);
-        if (parsed.success) {
-          // Alerts of sensors older than target.node take the node of their batch.
-          const alert = parsed.data;
-          valid.push(alert.target.node === undefined ? { ...alert, target: { ...alert.target, node: body.node } } : alert);
-          continue;
-        }
-        const issue = parsed.error.issues[0];
-        const reason = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid alert';
-        if (reason in rejected || Object.keys(rejected).length < 20) rejected[reason] = (rejected[reason] ?? 0) + 1;
-      }
-      const rejectedCount = body.alerts.length - valid.length;
+      const key = idempotencyKey(request);
+      const { valid: alertsOfBatch, rejected: rejectedCount, reasons: rejected } = validBatchItems<Alert>(body.alerts, runtimeAlert, 'alert');
+      // Alerts of sensors older than target.node take the node of their batch.
+      const valid = alertsOfBatch.map((alert) => (alert.target.node === undefined ? { ...alert, target: { ...alert.target, node: body.node } } : alert));
       if (rejectedCount > 0) {
         metrics.inc('palisade_sensor_alerts_rejected_total', {}, rejectedCount);
         log.warn({ sender: sender.name, node: body.node, batchId: body.batchId, rejected }, 'sensor alerts skipped: not the alert shape');
