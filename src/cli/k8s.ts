@@ -12,7 +12,7 @@ import {
   createLiveCollector,
   createTransport,
   findingsFromScanReports,
-  inClusterConnection,
+  inClusterConnectionFromEnv,
   inventoryFromFiles,
   inventoryJson,
   loadDefaultSettings,
@@ -72,10 +72,7 @@ async function loadInventories(options: SourceOptions, ctx: CliContext): Promise
     inventories.push(...live);
   }
   if (options.inCluster) {
-    const host = env.KUBERNETES_SERVICE_HOST;
-    const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-    if (!host) throw new AppError('BAD_INPUT', '--in-cluster: KUBERNETES_SERVICE_HOST is not set; this is not running in a pod');
-    const conn = await inClusterConnection(host, port);
+    const conn = await inClusterConnectionFromEnv(env, '--in-cluster: KUBERNETES_SERVICE_HOST is not set; this is not running in a pod');
     const collector = createLiveCollector(createTransport(conn, env), conn, { log: ctx.log, cluster: options.cluster === 'offline' ? 'in-cluster' : options.cluster });
     await collector.list();
     inventories.push(collector.inventory());

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { AppError, systemClock } from '../core/index.js';
-import { connectionFromKubeconfig, createLiveCollector, createTransport, inClusterConnection, inventoryFromFiles, type Inventory } from '../kube/cli-api.js';
+import { connectionFromKubeconfig, createLiveCollector, createTransport, inClusterConnectionFromEnv, inventoryFromFiles, type Inventory } from '../kube/cli-api.js';
 import { auditInventory, createPolicyRuntime, formatComplianceReport, loadLibrary, loadPolicyDirs, runPolicySamples, type PolicyLibrary } from '../policy/index.js';
 import type { CliContext } from './context.js';
 
@@ -23,10 +23,8 @@ async function loadInventory(o: z.infer<typeof AuditOptionsSchema>): Promise<Inv
   const env = process.env;
   let conn;
   if (o.kubeconfig) conn = await connectionFromKubeconfig(o.kubeconfig, o.context);
-  else if (o.inCluster) {
-    if (!env.KUBERNETES_SERVICE_HOST) throw new AppError('BAD_INPUT', '--in-cluster: KUBERNETES_SERVICE_HOST is not set; this is not running in a pod');
-    conn = await inClusterConnection(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT ?? '443');
-  } else {
+  else if (o.inCluster) conn = await inClusterConnectionFromEnv(env, '--in-cluster: KUBERNETES_SERVICE_HOST is not set; this is not running in a pod');
+  else {
     throw new AppError('BAD_INPUT', 'nothing to audit: pass --from FILE|DIR (manifests or kubectl get -A -o json output), --kubeconfig PATH [--context NAME] or --in-cluster');
   }
   const collector = createLiveCollector(createTransport(conn, env), conn);

@@ -147,6 +147,16 @@ export async function connectionFromKubeconfig(path: string, context?: string): 
 export const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
+ * The in-cluster connection of a pod, from its environment (KUBERNETES_SERVICE_HOST and _PORT, 443
+ * by default); `notInPod` is the error when the host is not set (the command's own wording).
+ */
+export async function inClusterConnectionFromEnv(env: NodeJS.ProcessEnv, notInPod: string): Promise<KubeConnection> {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!host) throw new AppError('BAD_INPUT', notInPod);
+  return inClusterConnection(host, env.KUBERNETES_SERVICE_PORT ?? '443');
+}
+
+/**
  * The in-cluster connection: the service account's CA and token under `dir`, the API server at
  * `host`:`port` (the caller reads KUBERNETES_SERVICE_HOST/PORT; client-node's loadFromCluster would
  * read process.env itself and fixes the directory).

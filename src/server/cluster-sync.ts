@@ -12,7 +12,7 @@ import {
   connectionFromKubeconfig,
   createLiveCollector,
   createTransport,
-  inClusterConnection,
+  inClusterConnectionFromEnv,
   inventoryCounts,
   inventoryFromFiles,
   loadDefaultSettings,
@@ -201,9 +201,7 @@ export function createClusterSync(deps: ClusterSyncDeps): ClusterSync {
     }
     let conn;
     if (cluster.inCluster === true) {
-      const host = env.KUBERNETES_SERVICE_HOST;
-      if (!host) throw new AppError('BAD_INPUT', `cluster ${cluster.name}: inCluster is set but KUBERNETES_SERVICE_HOST is not; the server is not running in a pod`);
-      conn = await inClusterConnection(host, env.KUBERNETES_SERVICE_PORT ?? '443');
+      conn = await inClusterConnectionFromEnv(env, `cluster ${cluster.name}: inCluster is set but KUBERNETES_SERVICE_HOST is not; the server is not running in a pod`);
     } else {
       conn = await connectionFromKubeconfig(cluster.kubeconfig ?? '', cluster.context);
     }
