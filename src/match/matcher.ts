@@ -12,7 +12,7 @@ import {
   type Package,
   type Severity,
 } from '../core/index.js';
-import { isAffected, fixedVersionsFor } from '../versioning/range.js';
+import { affectedFixes } from '../versioning/range.js';
 import { schemeForNamespace } from '../versioning/registry.js';
 import type { VersionScheme } from '../versioning/types.js';
 import type { AdvisorySummary, AffectedRecord } from '../vulndb/types.js';
@@ -64,9 +64,10 @@ Object.freeze(NO_FIXES);
  * the findings of every record that names the range list share them.
  */
 const rangeFixes: FixesOf = (scheme, version, ranges, versions) => {
-  if (!isAffected(scheme, version, { ranges, versions })) return undefined;
-  const fixes = fixedVersionsFor(scheme, version, ranges);
-  return fixes.length === 0 ? NO_FIXES : freezeList(fixes.slice());
+  const fixes = affectedFixes(scheme, version, { ranges, versions });
+  if (fixes === undefined) return undefined;
+  // affectedFixes gives a one-fix list as a literal of its length; a longer one grew by push.
+  return fixes.length === 0 ? NO_FIXES : freezeList(fixes.length === 1 ? fixes : fixes.slice());
 };
 
 /**

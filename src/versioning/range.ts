@@ -10,41 +10,65 @@ import type { VersionScheme } from './types.js';
  * - `limit` events are not part of that walk: when a range has any, the version must also be
  *   below at least one of them (`"*"` = no limit);
  * - `SEMVER` and `ECOSYSTEM` ranges are both evaluated with the scheme given.
+ *
+ * The events are read as the feed gives them, without building objects: nearly every range comes
+ * in order already (`introduced 0` then `fixed`), which a check of neighbours confirms with at most
+ * one comparison per pair; only a range out of order is sorted, into a copy kept per range.
  */
 
-type Kind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+const INTRODUCED = 0;
+const LAST_AFFECTED = 1;
+const FIXED = 2;
+const LIMIT = 3;
+/** An event's kind; the values order the kinds so that at one version a range opens before it closes. */
+type Kind = typeof INTRODUCED | typeof LAST_AFFECTED | typeof FIXED | typeof LIMIT;
 
-interface Event {
-  kind: Kind;
-  version: string;
+function kindOf(e: RangeEvent): Kind {
+  if ('introduced' in e) return INTRODUCED;
+  if ('fixed' in e) return FIXED;
+  if ('last_affected' in e) return LAST_AFFECTED;
+  return LIMIT;
 }
 
-/** Ties are broken so that at one version the range opens before it closes. */
-const KIND_ORDER: Record<Kind, number> = { introduced: 0, last_affected: 1, fixed: 2, limit: 3 };
-
-function toEvent(e: RangeEvent): Event {
-  if ('introduced' in e) return { kind: 'introduced', version: e.introduced };
-  if ('fixed' in e) return { kind: 'fixed', version: e.fixed };
-  if ('last_affected' in e) return { kind: 'last_affected', version: e.last_affected };
-  return { kind: 'limit', version: e.limit };
+function versionOf(e: RangeEvent): string {
+  if ('introduced' in e) return e.introduced;
+  if ('fixed' in e) return e.fixed;
+  if ('last_affected' in e) return e.last_affected;
+  return e.limit;
 }
 
-function isZero(e: Event): boolean {
-  return e.kind === 'introduced' && e.version === '0';
+function isZero(e: RangeEvent): boolean {
+  return 'introduced' in e && e.introduced === '0';
 }
 
-/** Sorted events per range and scheme; advisories are matched many times, so sort once. */
-const sortedCache = new WeakMap<readonly RangeEvent[], Map<string, Event[]>>();
+/** The evaluation order: `introduced 0` first, then by version, then by kind. */
+function compareEvents(scheme: VersionScheme, a: RangeEvent, b: RangeEvent): number {
+  const za = isZero(a);
+  const zb = isZero(b);
+  if (za || zb) return za === zb ? 0 : za ? -1 : 1;
+  return scheme.compare(versionOf(a), versionOf(b)) || kindOf(a) - kindOf(b);
+}
 
-function sortedEvents(scheme: VersionScheme, events: readonly RangeEvent[]): Event[] {
+function inOrder(scheme: VersionScheme, events: readonly RangeEvent[]): boolean {
+  for (let i = 1; i < events.length; i++) {
+    const a = events[i - 1];
+    const b = events[i];
+    if (a !== undefined && b !== undefined && compareEvents(scheme, a, b) > 0) return false;
+  }
+  return true;
+}
+
+/** Sorted copies of the ranges that come out of order, per scheme (a stable sort: ties keep the feed's order). */
+const sortedCache = new WeakMap<readonly RangeEvent[], Map<string, readonly RangeEvent[]>>();
+
+/** The events in evaluation order: the feed's own array when it is in order (nearly always), else a sorted copy. */
+function sortedEvents(scheme: VersionScheme, events: readonly RangeEvent[]): readonly RangeEvent[] {
+  if (events.length < 2 || inOrder(scheme, events)) return events;
+  const cached = sortedCache.get(events)?.get(scheme.id);
+  if (cached !== undefined) return cached;
+  const sorted = [...events].sort((a, b) => compareEvents(scheme, a, b));
   let perScheme = sortedCache.get(events);
-  const hit = perScheme?.get(scheme.id);
-  if (hit) return hit;
-  const sorted = events.map(toEvent).sort((a, b) => {
-    if (isZero(a) || isZero(b)) return isZero(a) === isZero(b) ? 0 : isZero(a) ? -1 : 1;
-    return scheme.compare(a.version, b.version) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
-  });
-  if (!perScheme) {
+  if (perScheme === undefined) {
     perScheme = new Map();
     sortedCache.set(events, perScheme);
   }
@@ -52,39 +76,39 @@ function sortedEvents(scheme: VersionScheme, events: readonly RangeEvent[]): Eve
   return sorted;
 }
 
-function beforeLimits(scheme: VersionScheme, version: string, events: readonly Event[]): boolean {
-  let hasLimit = false;
-  for (const e of events) {
-    if (e.kind !== 'limit') continue;
-    hasLimit = true;
-    if (e.version === '*' || scheme.compare(version, e.version) < 0) return true;
-  }
-  return !hasLimit;
-}
+/** locate()'s answer for a version outside the range. */
+const OUTSIDE = -2;
+/** locate()'s answer for a version in an interval that no event closes. */
+const OPEN = -1;
 
 /**
- * Where `version` falls in one range: undefined when not affected, otherwise the index in the
- * sorted events of the event that closes its affected interval (or -1 when nothing closes it).
+ * Where `version` falls in one range's sorted events: OUTSIDE, OPEN, or the index of the event that
+ * closes the affected interval it is in.
  */
-function locate(scheme: VersionScheme, version: string, range: AffectedRange): { events: Event[]; end: number } | undefined {
-  const events = sortedEvents(scheme, range.events);
-  if (!beforeLimits(scheme, version, events)) return undefined;
+function locate(scheme: VersionScheme, version: string, events: readonly RangeEvent[]): number {
   let affected = false;
-  let end = -1;
+  let end = OPEN;
+  let hasLimit = false;
+  let belowLimit = false;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     if (e === undefined) continue;
-    if (e.kind === 'introduced') {
-      if (isZero(e) || scheme.compare(version, e.version) >= 0) affected = true;
-    } else if (e.kind === 'fixed') {
-      if (scheme.compare(version, e.version) >= 0) affected = false;
+    const kind = kindOf(e);
+    if (kind === LIMIT) {
+      hasLimit = true;
+      if (!belowLimit) {
+        const limit = versionOf(e);
+        belowLimit = limit === '*' || scheme.compare(version, limit) < 0;
+      }
+    } else if (kind === INTRODUCED) {
+      if (isZero(e) || scheme.compare(version, versionOf(e)) >= 0) affected = true;
+    } else if (kind === FIXED) {
+      if (scheme.compare(version, versionOf(e)) >= 0) affected = false;
       else if (affected && end < 0) end = i;
-    } else if (e.kind === 'last_affected') {
-      if (scheme.compare(version, e.version) > 0) affected = false;
-      else if (affected && end < 0) end = i;
-    }
+    } else if (scheme.compare(version, versionOf(e)) > 0) affected = false;
+    else if (affected && end < 0) end = i;
   }
-  return affected ? { events, end } : undefined;
+  return affected && (belowLimit || !hasLimit) ? end : OUTSIDE;
 }
 
 interface VersionIndex {
@@ -125,32 +149,45 @@ function listed(scheme: VersionScheme, version: string, versions: readonly strin
 }
 
 /**
- * OSV semantics: affected if in any range or listed in `versions` (a listed version matches when
- * it is the same string or the scheme orders it equal, e.g. dpkg `1:1.0` and `1:1.0-0`).
+ * The `fixed` versions of the ranges that contain `version` (ascending, each once; empty when no
+ * such range names one), or undefined when `version` is not affected: in no range and not listed
+ * in `versions` (a listed version matches when it is the same string or the scheme orders it
+ * equal, e.g. dpkg `1:1.0` and `1:1.0-0`). A range contributes the `fixed` event closing the
+ * interval `version` is in (a range closed by `last_affected` contributes none). One walk of each
+ * range answers both questions.
  */
-export function isAffected(
+export function affectedFixes(
   scheme: VersionScheme,
   version: string,
-  affected: { ranges: AffectedRange[]; versions: string[] },
-): boolean {
-  for (const range of affected.ranges) if (locate(scheme, version, range)) return true;
-  return listed(scheme, version, affected.versions);
+  affected: { ranges: readonly AffectedRange[]; versions: readonly string[] },
+): string[] | undefined {
+  let inRange = false;
+  let fixes: string[] | undefined;
+  const { ranges } = affected;
+  for (let r = 0; r < ranges.length; r++) {
+    const range = ranges[r];
+    if (range === undefined) continue;
+    const events = sortedEvents(scheme, range.events);
+    const end = locate(scheme, version, events);
+    if (end === OUTSIDE) continue;
+    inRange = true;
+    const closing = events[end];
+    if (closing === undefined || !('fixed' in closing)) continue;
+    const fix = closing.fixed;
+    if (fixes === undefined) fixes = [fix];
+    else if (!fixes.some((f) => f === fix || scheme.compare(f, fix) === 0)) fixes.push(fix);
+  }
+  if (!inRange && !listed(scheme, version, affected.versions)) return undefined;
+  if (fixes === undefined) return [];
+  return fixes.length > 1 ? fixes.sort((a, b) => scheme.compare(a, b)) : fixes;
 }
 
-/**
- * The `fixed` versions of the ranges that contain `version` (sorted ascending, deduplicated);
- * empty if none. For each such range this is the `fixed` event closing the interval `version` is
- * in (a range closed by `last_affected` contributes none).
- */
-export function fixedVersionsFor(scheme: VersionScheme, version: string, ranges: AffectedRange[]): string[] {
-  const fixes: string[] = [];
-  for (const range of ranges) {
-    const hit = locate(scheme, version, range);
-    if (!hit || hit.end < 0) continue;
-    const e = hit.events[hit.end];
-    if (e?.kind === 'fixed' && !fixes.some((f) => f === e.version || scheme.compare(f, e.version) === 0)) {
-      fixes.push(e.version);
-    }
-  }
-  return fixes.sort((a, b) => scheme.compare(a, b));
+/** OSV semantics: affected if in any range or listed in `versions` (see affectedFixes). */
+export function isAffected(scheme: VersionScheme, version: string, affected: { ranges: readonly AffectedRange[]; versions: readonly string[] }): boolean {
+  return affectedFixes(scheme, version, affected) !== undefined;
+}
+
+/** The `fixed` versions of the ranges that contain `version` (see affectedFixes); empty if none. */
+export function fixedVersionsFor(scheme: VersionScheme, version: string, ranges: readonly AffectedRange[]): string[] {
+  return affectedFixes(scheme, version, { ranges, versions: [] }) ?? [];
 }
