@@ -155,6 +155,162 @@ function epssOf(group: VulnerabilityGroup, cve: string): EpssScore | undefined {
   return undefined;
 }
 
+/** The per-call state of one match() (see createMatcher). */
+interface CallContext {
+  index: MatcherDeps['index'];
+  now: number;
+  /** Kept across calls (cacheSize > 0), else undefined. */
+  shared: GenerationCache<readonly AffectedRecord[]> | undefined;
+  /** How often each lookup key occurs in this call. */
+  uses: Map<string, number>;
+  /** The records of the keys used more than once, for their next use. */
+  inCall: Map<string, readonly AffectedRecord[]>;
+  /** The fixed versions of each range list evaluated for the current package (null: not affected). */
+  sharedFixes: Map<AffectedRange[], string[] | null>;
+  memoFixes: FixesOf;
+  findings: Finding[];
+}
+
+/**
+ * One match() call, in small functions that each run once per package or per record. The call runs
+ * once in a scanner process, cold: a function called per package is optimized by the JIT once its
+ * type feedback settles, where the loops of one long function would be recompiled on the stack
+ * (on-stack replacement) again and again as the mix moves from one ecosystem to the next.
+ */
+
+/** Pass 0: how often each lookup key occurs. Only the counts are kept: what each package is looked up as is worked out again in its round, which costs less than keeping it. */
+function countLookups(packages: readonly Package[]): Map<string, number> {
+  const uses = new Map<string, number>();
+  for (let i = 0; i < packages.length; i++) {
+    const pkg = packages[i];
+    if (pkg !== undefined) countLookupsOf(pkg, uses);
+  }
+  return uses;
+}
+
+function countLookupsOf(pkg: Package, uses: Map<string, number>): void {
+  const namespace = packageNamespace(pkg);
+  if (namespace === undefined) return;
+  const { names } = lookupFor(pkg);
+  for (let n = 0; n < names.length; n++) {
+    const key = `${namespace}\u0000${names[n] ?? ''}`;
+    uses.set(key, (uses.get(key) ?? 0) + 1);
+  }
+}
+
+/**
+ * The records filed under one lookup key. Within a call, the records of a key that occurs more than
+ * once are kept for its next use; the records of the others are dropped after their one use (they
+ * die young: cheap to collect).
+ */
+function recordsOf(call: CallContext, namespace: string, name: string, key: string): readonly AffectedRecord[] {
+  const cache = call.shared ?? call.inCall;
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = call.index.records(namespace, name);
+    if (call.shared !== undefined || (call.uses.get(key) ?? 0) > 1) cache.set(key, value);
+  }
+  return value;
+}
+
+/** Pass 1 for one package: its records evaluated against its version (no advisory text is read); the rids of the hits are appended to `keys`. */
+function evaluatePackage(call: CallContext, plan: Plan, keys: number[]): RecordHit[] | undefined {
+  const { scheme, namespace, lookup, keys: lookupKeys } = plan;
+  let matched: RecordHit[] | undefined;
+  // The range lists one package's records share (the DB stores each distinct list of a package once)
+  // are evaluated once per package. Map.clear() allocates a new table: only when there is something to clear.
+  if (call.sharedFixes.size > 0) call.sharedFixes.clear();
+  for (let n = 0; n < lookup.names.length; n++) {
+    const records = recordsOf(call, namespace, lookup.names[n] ?? '', lookupKeys[n] ?? '');
+    for (let r = 0; r < records.length; r++) {
+      const record = records[r];
+      if (record === undefined) continue;
+      const verdict = evaluateRecord(scheme, lookup.version, record, call.memoFixes);
+      if (verdict === undefined) continue;
+      (matched ??= []).push({ advisory: record.advisory, severity: record.severity, fixedVersions: verdict.fixedVersions, fixState: verdict.fixState });
+      keys.push(record.advisory);
+    }
+  }
+  return matched;
+}
+
+/**
+ * Pass 2 for one package: its hits with their summaries (from `summaries[next]` on, in hit order)
+ * grouped into one finding per vulnerability. Returns the index of the next package's first summary.
+ */
+function addFindings(call: CallContext, plan: Plan, matched: readonly RecordHit[], summaries: readonly AdvisorySummary[], next: number): number {
+  const records: MatchedRecord[] = [];
+  // An advisory filed under both the binary and the source name (rpm), or listing one package
+  // twice, counts once: the first matching record of each (source, id) is kept.
+  const ids = matched.length > 1 ? new Set<string>() : undefined;
+  // The advisories of one package name the same bundles (a DSA or USN fixing many CVEs): their ids
+  // are kept once per package.
+  const intern = matched.length >= INTERN_FROM ? createInterner() : undefined;
+  for (let h = 0; h < matched.length; h++) {
+    const hit = matched[h];
+    const advisory = summaries[next++];
+    if (hit === undefined) continue;
+    if (advisory === undefined) throw new Error('the advisory index gave fewer summaries than asked for');
+    if (isWithdrawn(advisory, call.now)) continue;
+    if (ids !== undefined) {
+      if (ids.has(advisory.id) && records.some((r) => r.advisory.id === advisory.id && r.advisory.source === advisory.source)) continue;
+      ids.add(advisory.id);
+    }
+    records.push({ advisory, ids: advisoryIds(advisory, intern), severity: hit.severity, fixedVersions: hit.fixedVersions, fixState: hit.fixState });
+  }
+  if (records.length === 0) return next;
+  const groups = groupByVulnerability(records);
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g];
+    if (group !== undefined) call.findings.push(toFinding(call, plan, group));
+  }
+  return next;
+}
+
+function toFinding(call: CallContext, plan: Plan, group: VulnerabilityGroup): Finding {
+  const { pkg, scheme } = plan;
+  const primary = group.records[0];
+  if (primary === undefined) throw new Error('empty vulnerability group');
+  const fixedVersions = unionFixedVersions(scheme, group.records);
+  const cvss = chooseCvss(group.records.length === 1 ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
+  const { severity, severitySource } = chooseSeverity({
+    isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type),
+    distroRatings: group.records.map((r) => r.severity),
+    advisoryRatings: group.records.map((r) => r.advisory.severity),
+    cvss,
+  });
+  // The key is the finding's one CVE id (aliasesOf leaves other CVEs out), so it alone is enriched.
+  const isCve = isCveId(group.key);
+  // Every finding has every property, in one order (absent ones undefined, which JSON leaves out): one
+  // object shape, so the code that reads findings (sorting, reports) sees one shape, not one per
+  // combination of the optional fields.
+  return {
+    advisoryId: group.key,
+    aliases: aliasesOf(group),
+    package: pkg,
+    installedVersion: pkg.version,
+    fixedVersions,
+    fixState: fixedVersions.length > 0 ? 'fixed' : primary.fixState,
+    severity,
+    severitySource,
+    dataSource: primary.advisory.source,
+    namespace: plan.namespace,
+    summary: summaryOf(group),
+    cvss,
+    kev: isCve ? call.index.kev(group.key) : undefined,
+    epss: isCve ? epssOf(group, group.key) : undefined,
+  };
+}
+
+/** The first non-empty summary of the group's records. */
+function summaryOf(group: VulnerabilityGroup): string | undefined {
+  for (let r = 0; r < group.records.length; r++) {
+    const summary = group.records[r]?.advisory.summary;
+    if (summary) return summary;
+  }
+  return undefined;
+}
+
 /**
  * Packages × advisories → findings. Looks each package up in its namespace (see lookup.ts for the
  * per-ecosystem name and version rules), evaluates each record with the namespace's version scheme,
@@ -189,94 +345,26 @@ export function createMatcher(deps: MatcherDeps): Matcher {
 
   return {
     match(packages: readonly Package[]): MatchResult {
-      const now = clock.now().getTime();
-      const findings: Finding[] = [];
-      const unmatched: UnmatchedPackage[] = [];
-
-      // Pass 0: how often each lookup key occurs in this call. Only the counts are kept: what each
-      // package is looked up as is worked out again in its round, which costs less than keeping it.
-      const uses = new Map<string, number>();
-      for (let i = 0; i < packages.length; i++) {
-        const pkg = packages[i];
-        if (pkg === undefined) continue;
-        const namespace = packageNamespace(pkg);
-        if (namespace === undefined) continue;
-        const { names } = lookupFor(pkg);
-        for (let n = 0; n < names.length; n++) {
-          const key = `${namespace}\u0000${names[n] ?? ''}`;
-          uses.set(key, (uses.get(key) ?? 0) + 1);
-        }
-      }
-
-      // Within a call, the records of a key that occurs more than once are kept for its next use;
-      // the records of the others are dropped after their one use (they die young: cheap to collect).
-      const inCall = new Map<string, readonly AffectedRecord[]>();
-      const recordsOf = (namespace: string, name: string, key: string): readonly AffectedRecord[] => {
-        const cache = shared ?? inCall;
-        let value = cache.get(key);
-        if (value === undefined) {
-          value = index.records(namespace, name);
-          if (shared !== undefined || (uses.get(key) ?? 0) > 1) cache.set(key, value);
-        }
-        return value;
-      };
-
-      const toFinding = (
-        pkg: Package,
-        namespace: string,
-        installedVersion: string,
-        scheme: VersionScheme,
-        group: VulnerabilityGroup,
-      ): Finding => {
-        const primary = group.records[0];
-        if (primary === undefined) throw new Error('empty vulnerability group');
-        const aliases = aliasesOf(group);
-        const fixedVersions = unionFixedVersions(scheme, group.records);
-        const cvss = chooseCvss(group.records.length === 1 ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
-        const { severity, severitySource } = chooseSeverity({
-          isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type),
-          distroRatings: group.records.map((r) => r.severity),
-          advisoryRatings: group.records.map((r) => r.advisory.severity),
-          cvss,
-        });
-        const finding: Finding = {
-          advisoryId: group.key,
-          aliases,
-          package: pkg,
-          installedVersion,
-          fixedVersions,
-          fixState: fixedVersions.length > 0 ? 'fixed' : primary.fixState,
-          severity,
-          severitySource,
-          dataSource: primary.advisory.source,
-          namespace,
-        };
-        const summary = group.records.find((r) => r.advisory.summary)?.advisory.summary;
-        if (summary) finding.summary = summary;
-        if (cvss) finding.cvss = cvss;
-        // The key is the finding's one CVE id (aliasesOf leaves other CVEs out), so it alone is enriched.
-        if (isCveId(group.key)) {
-          const kev = index.kev(group.key);
-          if (kev) finding.kev = kev;
-          const epss = epssOf(group, group.key);
-          if (epss) finding.epss = epss;
-        }
-        return finding;
-      };
-
-      // The range lists one package's records share (the DB stores each distinct list of a package
-      // once) are evaluated once per package.
       const sharedFixes = new Map<AffectedRange[], string[] | null>();
-      const memoFixes: FixesOf = (scheme, version, ranges, versions) => {
-        if (versions.length > 0) return rangeFixes(scheme, version, ranges, versions);
-        let fixes = sharedFixes.get(ranges);
-        if (fixes === undefined) {
-          fixes = rangeFixes(scheme, version, ranges, versions) ?? null;
-          sharedFixes.set(ranges, fixes);
-        }
-        return fixes ?? undefined;
+      const call: CallContext = {
+        index,
+        now: clock.now().getTime(),
+        shared,
+        uses: countLookups(packages),
+        inCall: new Map(),
+        sharedFixes,
+        memoFixes: (scheme, version, ranges, versions) => {
+          if (versions.length > 0) return rangeFixes(scheme, version, ranges, versions);
+          let fixes = sharedFixes.get(ranges);
+          if (fixes === undefined) {
+            fixes = rangeFixes(scheme, version, ranges, versions) ?? null;
+            sharedFixes.set(ranges, fixes);
+          }
+          return fixes ?? undefined;
+        },
+        findings: [],
       };
-
+      const unmatched: UnmatchedPackage[] = [];
       for (let start = 0; start < packages.length; start += ROUND) {
         const round: Plan[] = [];
         for (let i = start; i < packages.length && i < start + ROUND; i++) {
@@ -286,61 +374,24 @@ export function createMatcher(deps: MatcherDeps): Matcher {
           if (typeof plan === 'string') unmatched.push({ package: pkg, reason: plan });
           else round.push(plan);
         }
-        // Pass 1: each package's records evaluated against its version; no advisory text is read.
-        const hits: (RecordHit[] | undefined)[] = [];
+        // Pass 1: each package's records evaluated; pass 2: the summaries of the hits in one call,
+        // then one finding per vulnerability.
         const keys: number[] = [];
+        const hits: (RecordHit[] | undefined)[] = [];
         for (let p = 0; p < round.length; p++) {
           const plan = round[p];
-          if (plan === undefined) continue;
-          const { scheme, namespace, lookup, keys: lookupKeys } = plan;
-          let matched: RecordHit[] | undefined;
-          // Map.clear() allocates a new table: only when there is something to clear.
-          if (sharedFixes.size > 0) sharedFixes.clear();
-          for (let n = 0; n < lookup.names.length; n++) {
-            const records = recordsOf(namespace, lookup.names[n] ?? '', lookupKeys[n] ?? '');
-            for (let r = 0; r < records.length; r++) {
-              const record = records[r];
-              if (record === undefined) continue;
-              const verdict = evaluateRecord(scheme, lookup.version, record, memoFixes);
-              if (verdict === undefined) continue;
-              (matched ??= []).push({ advisory: record.advisory, severity: record.severity, fixedVersions: verdict.fixedVersions, fixState: verdict.fixState });
-              keys.push(record.advisory);
-            }
-          }
-          hits.push(matched);
+          if (plan !== undefined) hits.push(evaluatePackage(call, plan, keys));
         }
-
-        // Pass 2: the summaries of the matched records in one call, then one finding per vulnerability.
         const summaries = keys.length > 0 ? index.summaries(keys) : [];
         let next = 0;
-        round.forEach(({ pkg, namespace, scheme }, i) => {
-          const matched = hits[i];
-          if (matched === undefined) return;
-          const records: MatchedRecord[] = [];
-          // An advisory filed under both the binary and the source name (rpm), or listing one package
-          // twice, counts once: the first matching record of each (source, id) is kept.
-          const ids = matched.length > 1 ? new Set<string>() : undefined;
-          // The advisories of one package name the same bundles (a DSA or USN fixing many CVEs):
-          // their ids are kept once per package.
-          const intern = matched.length >= INTERN_FROM ? createInterner() : undefined;
-          for (let h = 0; h < matched.length; h++) {
-            const hit = matched[h];
-            const advisory = summaries[next++];
-            if (hit === undefined) continue;
-            if (advisory === undefined) throw new Error('the advisory index gave fewer summaries than asked for');
-            if (isWithdrawn(advisory, now)) continue;
-            if (ids !== undefined) {
-              if (ids.has(advisory.id) && records.some((r) => r.advisory.id === advisory.id && r.advisory.source === advisory.source)) continue;
-              ids.add(advisory.id);
-            }
-            records.push({ advisory, ids: advisoryIds(advisory, intern), severity: hit.severity, fixedVersions: hit.fixedVersions, fixState: hit.fixState });
-          }
-          if (records.length === 0) return;
-          for (const group of groupByVulnerability(records)) findings.push(toFinding(pkg, namespace, pkg.version, scheme, group));
-        });
+        for (let p = 0; p < round.length; p++) {
+          const plan = round[p];
+          const matched = hits[p];
+          if (plan !== undefined && matched !== undefined) next = addFindings(call, plan, matched, summaries, next);
+        }
       }
-      findings.sort(compareFindings);
-      return { findings, unmatched };
+      call.findings.sort(compareFindings);
+      return { findings: call.findings, unmatched };
     },
   };
 }

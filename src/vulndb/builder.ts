@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Advisory, Clock, CvssScore, EpssScore, KevEntry } from '../core/index.js';
-import { decodeStrings, encodeCvss, encodePackageRow, encodeRanges, encodeStrings, type StoredRecord } from './codec.js';
+import { asciiJson, decodeStrings, encodeCvss, encodePackageRow, encodeRanges, encodeStrings, type StoredRecord } from './codec.js';
 import { cvssScore } from './cvss.js';
-import { AFFECTED_BY_PACKAGE_SQL, BUILD_SCHEMA, BUILD_SQL, POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION, SUMMARIES_SQL } from './schema.js';
+import { AFFECTED_BY_PACKAGE_SQL, ASCII_JSON_FUNCTION, BUILD_SCHEMA, BUILD_SQL, POST_LOAD_SQL, SCHEMA_SQL, SCHEMA_VERSION, SUMMARIES_SQL } from './schema.js';
 import type { FeedSink } from './types.js';
 
 /** How many advisories go into one transaction. */
@@ -302,6 +302,7 @@ export class AdvisoryDbBuilder {
     }
     db.exec(POST_LOAD_SQL);
     this.mergeReverseAliases();
+    db.function(ASCII_JSON_FUNCTION, { deterministic: true }, asciiJson);
     db.exec(SUMMARIES_SQL);
     this.writePackages();
     db.prepare(

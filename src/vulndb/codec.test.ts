@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError, fixedClock, type AffectedPackage, type AffectedRange, type CvssScore } from '../core/index.js';
 import { AdvisoryDbBuilder } from './builder.js';
-import { decodeCvss, decodePackageRecords, decodeRanges, encodeCvss, encodeRanges } from './codec.js';
+import { asciiJson, decodeCvss, decodePackageRecords, decodeRanges, decodeSummary, encodeCvss, encodeRanges } from './codec.js';
 
 describe('range codec', () => {
   it.each<[string, AffectedRange[], string]>([
@@ -112,5 +112,62 @@ describe('packages rows (AdvisoryDbBuilder → encodePackageRow → decodePackag
     expect(() => decodePackageRecords(records, ranges)).toThrow(
       new AppError('BAD_INPUT', `advisory DB column ${column} holds a value of an unexpected shape; rebuild the DB with \`palisade db update\``, { details: { column } }),
     );
+  });
+});
+
+describe('summaries documents (AdvisoryDbBuilder → SUMMARIES_SQL → decodeSummary)', () => {
+  let docs: Map<string, string>;
+
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-codec-'));
+    try {
+      const builder = new AdvisoryDbBuilder(join(dir, 'db.sqlite'), fixedClock('2025-03-01T00:00:00Z'));
+      const sink = builder.sinkFor('osv');
+      const cvss: CvssScore[] = [{ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', baseScore: 9.8, source: 'nvd' }];
+      sink.advisory({ id: 'CVE-2024-0001', aliases: ['GHSA-aaaa-bbbb-cccc'], source: 'osv:test', summary: 'Heap overflow in “parser” … 漢字 😀', severity: 'high', cvss, references: [], affected: [] });
+      sink.advisory({ id: 'GHSA-xxxx-yyyy-zzzz', aliases: [], source: 'osv:test', cvss: [], references: [], affected: [] });
+      builder.finish();
+      const db = new Database(join(dir, 'db.sqlite'), { readonly: true });
+      const all = db.prepare<[], { id: string; doc: string }>('SELECT a.id, s.doc FROM summaries s JOIN advisories a USING (rid)').all();
+      docs = new Map(all.map((r) => [r.id, r.doc]));
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes ASCII only and decodes the advisory text unchanged', () => {
+    const doc = docs.get('CVE-2024-0001') ?? '';
+    expect(doc).toMatch(/^[\x20-\x7e]*$/);
+    expect(decodeSummary(doc)).toEqual({
+      id: 'CVE-2024-0001',
+      aliases: ['GHSA-aaaa-bbbb-cccc'],
+      source: 'osv:test',
+      summary: 'Heap overflow in “parser” … 漢字 😀',
+      severity: 'high',
+      cvss: [{ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', baseScore: 9.8, source: 'nvd' }],
+      epss: undefined,
+      withdrawn: undefined,
+    });
+  });
+
+  it('writes every key, in one order, null where the advisory has no value', () => {
+    expect(docs.get('GHSA-xxxx-yyyy-zzzz')).toBe('{"id":"GHSA-xxxx-yyyy-zzzz","aliases":[],"source":"osv:test","cvss":[],"summary":null,"severity":null,"epss":null}');
+    const summary = decodeSummary(docs.get('GHSA-xxxx-yyyy-zzzz') ?? '');
+    expect([summary.summary, summary.severity, summary.epss]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it.each<[string, string]>([
+    ['a missing key (a schema 4 document)', '{"id":"CVE-1","aliases":[],"source":"s","cvss":[]}'],
+    ['a severity of no known rating', '{"id":"CVE-1","aliases":[],"source":"s","cvss":[],"summary":null,"severity":"dire","epss":null}'],
+    ['a summary that is not a string', '{"id":"CVE-1","aliases":[],"source":"s","cvss":[],"summary":1,"severity":null,"epss":null}'],
+  ])('refuses %s', (_name, doc) => {
+    expect(() => decodeSummary(doc)).toThrow('advisory DB column summaries.doc holds a value of an unexpected shape');
+  });
+
+  it.each(['"plain"', '"a…b"', '{"s":"😀 ü \\" \\\\u2026"}', '["\\u00e9", "é"]'])('asciiJson keeps the value of %s', (text) => {
+    const ascii = asciiJson(text) ?? '';
+    expect(ascii).toMatch(/^[\x00-\x7f]*$/);
+    expect(JSON.parse(ascii)).toEqual(JSON.parse(text));
   });
 });

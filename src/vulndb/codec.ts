@@ -137,20 +137,31 @@ function isEpssList(value: unknown): value is EpssScore[] {
   return true;
 }
 
-function isSummary(value: unknown): value is AdvisorySummary {
+function isSummary(value: unknown): value is StoredSummary {
   if (typeof value !== 'object' || value === null) return false;
   if (!('id' in value) || typeof value.id !== 'string' || !('source' in value) || typeof value.source !== 'string') return false;
   if (!('aliases' in value) || !isStringArray(value.aliases) || !('cvss' in value) || !isCvssList(value.cvss)) return false;
-  if ('severity' in value && (typeof value.severity !== 'string' || !isSeverity(value.severity))) return false;
-  if ('summary' in value && typeof value.summary !== 'string') return false;
-  if ('epss' in value && !isEpssList(value.epss)) return false;
-  return !('withdrawn' in value) || typeof value.withdrawn === 'string';
+  if (!('severity' in value) || (value.severity !== null && (typeof value.severity !== 'string' || !isSeverity(value.severity)))) return false;
+  if (!('summary' in value) || (value.summary !== null && typeof value.summary !== 'string')) return false;
+  return 'epss' in value && (value.epss === null || isEpssList(value.epss));
+}
+
+/** A `summaries` document as stored: every key present, null where the advisory has no value. */
+interface StoredSummary {
+  id: string;
+  aliases: string[];
+  source: string;
+  cvss: CvssScore[];
+  summary: string | null;
+  severity: Severity | null;
+  epss: EpssScore[] | null;
 }
 
 /**
  * One `summaries` row: an advisory's summary as JSON in the domain's shape (`{"id", "aliases",
- * "source", "cvss", "summary"?, "severity"?, "epss"?}`, absent fields left out), so one JSON.parse yields the
- * values the matcher uses; the shape is checked in place. Written in SQL by the builder (SUMMARIES_SQL).
+ * "source", "cvss", "summary", "severity", "epss"}`, absent values null), so one JSON.parse yields
+ * the values the matcher uses; the shape is checked in place. Written in SQL by the builder
+ * (SUMMARIES_SQL), ASCII only (asciiJson).
  */
 export function decodeSummary(text: string): AdvisorySummary {
   const doc: unknown = JSON.parse(text);
@@ -160,12 +171,24 @@ export function decodeSummary(text: string): AdvisorySummary {
     id: doc.id,
     aliases: doc.aliases,
     source: doc.source,
-    summary: doc.summary,
-    severity: doc.severity,
+    summary: doc.summary ?? undefined,
+    severity: doc.severity ?? undefined,
     cvss: doc.cvss,
-    epss: doc.epss,
+    epss: doc.epss ?? undefined,
     withdrawn: undefined,
   };
+}
+
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+/**
+ * JSON text with every character beyond ASCII written as a `\uXXXX` escape (each UTF-16 unit of a
+ * pair on its own, as JSON allows): the same value, as a one-byte string when read back. Valid
+ * because such characters can only stand inside string literals of JSON text.
+ */
+export function asciiJson(text: string | null): string | null {
+  if (text === null) return null;
+  return text.replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A stored fix state; anything else reads as 'unknown'. */
