@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from '../vulndb/schema.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ describe('palisade db', () => {
     const { out } = await run(['db', 'status', '--json', '--db', join(work, 'cli.sqlite')]);
     const status: unknown = JSON.parse(out);
     expect(status).toMatchObject({
-      schemaVersion: 4,
+      schemaVersion: SCHEMA_VERSION,
       sources: [
         { source: 'epss', records: 1, snapshot: null },
         { source: 'osv:npm', records: 1, snapshot: '2025-01-14T08:57:24.130762Z' },
