@@ -194,6 +194,40 @@ describe('createMatcher', () => {
   });
 });
 
+describe('evaluation order', () => {
+  const packages = [
+    pkg('deb', 'libssl3', '3.0.11-1~deb12u2', { source: { name: 'openssl', version: '3.0.11-1~deb12u2' }, distro: BOOKWORM }),
+    pkg('deb', 'libtiff6', '4.5.0-6+b1', { source: { name: 'tiff', version: '4.5.0-6' }, distro: BOOKWORM }),
+    pkg('deb', 'zlib1g', '1:1.2.13.dfsg-1', { source: { name: 'zlib', version: '1:1.2.13.dfsg-1' }, distro: BOOKWORM }),
+    pkg('deb', 'broken', 'not a version!', { distro: BOOKWORM }),
+    pkg('apk', 'libcrypto3', '3.1.4-r0', { source: { name: 'openssl' }, distro: ALPINE }),
+    pkg('npm', 'lodash', '4.17.20'),
+    pkg('npm', 'express', '4.17.1'),
+    pkg('rpm', 'nothing-here', '5.1-1', { distro: { id: 'plan9', versionId: '4' } }),
+    pkg('pypi', 'pyyaml', '5.3'),
+    pkg('pypi', 'PyYAML', '5.3.1'),
+    pkg('deb', 'no-distro', '1.0-1'),
+  ];
+
+  it('gives the same findings whatever the order of the input (namespaces are interleaved inside)', () => {
+    const expected = createMatcher({ index: createFixtureIndex(ADVISORIES, KEV, EPSS), clock }).match(packages);
+    expect(expected.findings.length).toBeGreaterThan(5);
+    for (const shuffled of [[...packages].reverse(), [...packages.slice(5), ...packages.slice(0, 5)]]) {
+      const result = createMatcher({ index: createFixtureIndex(ADVISORIES, KEV, EPSS), clock }).match(shuffled);
+      expect(JSON.stringify(result.findings)).toBe(JSON.stringify(expected.findings));
+    }
+  });
+
+  it('lists unmatched packages in input order', () => {
+    const result = createMatcher({ index: createFixtureIndex(ADVISORIES, KEV, EPSS), clock }).match(packages);
+    expect(result.unmatched.map((u) => [u.package.name, u.reason])).toEqual([
+      ['broken', 'invalid-version'],
+      ['nothing-here', 'no-scheme'],
+      ['no-distro', 'no-namespace'],
+    ]);
+  });
+});
+
 describe('cross-call cache', () => {
   const packages = [pkg('npm', 'lodash', '4.17.20'), pkg('pypi', 'PyYAML', '5.3.1'), pkg('npm', 'express', '4.17.1')];
 

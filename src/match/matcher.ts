@@ -178,6 +178,48 @@ interface CallContext {
  * (on-stack replacement) again and again as the mix moves from one ecosystem to the next.
  */
 
+/**
+ * The order packages are evaluated in: the namespaces of the list interleaved, each namespace's
+ * packages spread evenly over the whole call and kept in input order (the i-th of n packages of a
+ * namespace is placed at (i + 0.5) / n). A package list is usually grouped by ecosystem (an
+ * image's Debian packages, then its npm tree, then its Python ones); evaluated so, in one cold
+ * process, the JIT optimizes the matcher's functions for the first ecosystem, then throws that code
+ * away and compiles them again at each change (another version scheme, other object shapes): on
+ * one core the compiler's time is the scanner's time. Interleaved, the functions meet every
+ * ecosystem of the list within their first few calls and are compiled once. The findings are
+ * sorted at the end, so the order leaves no trace in the result (packages of one namespace keep
+ * their order, so findings that sort equal do too). Returns undefined for a list of one namespace.
+ */
+function evaluationOrder(packages: readonly Package[]): Uint32Array | undefined {
+  const groupOf = new Map<string, number>();
+  const group = new Uint32Array(packages.length);
+  const counts: number[] = [];
+  for (let i = 0; i < packages.length; i++) {
+    const pkg = packages[i];
+    const namespace = (pkg === undefined ? undefined : packageNamespace(pkg)) ?? '';
+    let g = groupOf.get(namespace);
+    if (g === undefined) {
+      g = counts.length;
+      groupOf.set(namespace, g);
+      counts.push(0);
+    }
+    group[i] = g;
+    counts[g] = (counts[g] ?? 0) + 1;
+  }
+  if (counts.length < 2) return undefined;
+  const rank = new Uint32Array(counts.length);
+  const place = new Float64Array(packages.length);
+  for (let i = 0; i < packages.length; i++) {
+    const g = group[i] ?? 0;
+    const r = rank[g] ?? 0;
+    rank[g] = r + 1;
+    place[i] = (r + 0.5) / (counts[g] ?? 1);
+  }
+  const order = new Uint32Array(packages.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((a, b) => (place[a] ?? 0) - (place[b] ?? 0) || (group[a] ?? 0) - (group[b] ?? 0));
+}
+
 /** Pass 0: how often each lookup key occurs. Only the counts are kept: what each package is looked up as is worked out again in its round, which costs less than keeping it. */
 function countLookups(packages: readonly Package[]): Map<string, number> {
   const uses = new Map<string, number>();
@@ -364,14 +406,16 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         },
         findings: [],
       };
-      const unmatched: UnmatchedPackage[] = [];
+      const unmatched: { at: number; entry: UnmatchedPackage }[] = [];
+      const order = evaluationOrder(packages);
       for (let start = 0; start < packages.length; start += ROUND) {
         const round: Plan[] = [];
         for (let i = start; i < packages.length && i < start + ROUND; i++) {
-          const pkg = packages[i];
+          const at = order === undefined ? i : (order[i] ?? i);
+          const pkg = packages[at];
           if (pkg === undefined) continue;
           const plan = planOf(pkg);
-          if (typeof plan === 'string') unmatched.push({ package: pkg, reason: plan });
+          if (typeof plan === 'string') unmatched.push({ at, entry: { package: pkg, reason: plan } });
           else round.push(plan);
         }
         // Pass 1: each package's records evaluated; pass 2: the summaries of the hits in one call,
@@ -391,7 +435,9 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         }
       }
       call.findings.sort(compareFindings);
-      return { findings: call.findings, unmatched };
+      // Unmatched packages are listed in input order.
+      if (order !== undefined) unmatched.sort((a, b) => a.at - b.at);
+      return { findings: call.findings, unmatched: unmatched.map((u) => u.entry) };
     },
   };
 }
