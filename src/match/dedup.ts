@@ -140,7 +140,12 @@ export function groupByVulnerability(records: readonly MatchedRecord[]): Vulnera
     // One record (the usual case): one group per CVE it names, else one named by its smallest id.
     const { cves, others } = only.ids;
     if (cves.length === 0) return [{ key: smallest(others), records: [only] }];
-    return (cves.length === 1 ? cves : sortedCopy(cves)).map((key) => ({ key, records: [only] }));
+    // Built by push, not by map(): map() makes a holey array, and a caller that meets arrays of two
+    // elements kinds is deoptimized by the JIT each time the other one comes (hundreds of times per call).
+    const keys = cves.length === 1 ? cves : sortedCopy(cves);
+    const groups: VulnerabilityGroup[] = [];
+    for (let k = 0; k < keys.length; k++) groups.push({ key: keys[k] ?? '', records: [only] });
+    return groups;
   }
   const groups = new Map<string, MatchedRecord[]>();
   const add = (key: string, record: MatchedRecord): void => {
