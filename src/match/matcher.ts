@@ -110,6 +110,8 @@ interface Plan {
   lookup: Lookup;
   /** `${namespace}\0${name}` per lookup name. */
   keys: string[];
+  /** A distro package: its distro's rating decides the severity. */
+  isOsPackage: boolean;
 }
 
 /** One record that matched a package, before its advisory's summary is read. */
@@ -314,11 +316,12 @@ function toFinding(call: CallContext, plan: Plan, group: VulnerabilityGroup): Fi
   const primary = group.records[0];
   if (primary === undefined) throw new Error('empty vulnerability group');
   const fixedVersions = unionFixedVersions(scheme, group.records);
-  const cvss = chooseCvss(group.records.length === 1 ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
+  const only = group.records.length === 1;
+  const cvss = chooseCvss(only ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
   const { severity, severitySource } = chooseSeverity({
-    isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type),
-    distroRatings: group.records.map((r) => r.severity),
-    advisoryRatings: group.records.map((r) => r.advisory.severity),
+    isOsPackage: plan.isOsPackage,
+    distroRatings: only ? [primary.severity] : group.records.map((r) => r.severity),
+    advisoryRatings: only ? [primary.advisory.severity] : group.records.map((r) => r.advisory.severity),
     cvss,
   });
   // The key is the finding's one CVE id (aliasesOf leaves other CVEs out), so it alone is enriched.
@@ -382,7 +385,7 @@ export function createMatcher(deps: MatcherDeps): Matcher {
     if (scheme === undefined) return 'no-scheme';
     const lookup = lookupFor(pkg);
     if (!scheme.isValid(lookup.version)) return 'invalid-version';
-    return { pkg, namespace, scheme, lookup, keys: lookup.names.map((name) => `${namespace}\u0000${name}`) };
+    return { pkg, namespace, scheme, lookup, keys: lookup.names.map((name) => `${namespace}\u0000${name}`), isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type) };
   };
 
   return {
