@@ -108,8 +108,8 @@ interface Plan {
   namespace: string;
   scheme: VersionScheme;
   lookup: Lookup;
-  /** `${namespace}\0${name}` per lookup name. */
-  keys: string[];
+  /** The namespace's index in the call's survey. */
+  group: number;
   /** A distro package: its distro's rating decides the severity. */
   isOsPackage: boolean;
 }
@@ -163,10 +163,9 @@ interface CallContext {
   now: number;
   /** Kept across calls (cacheSize > 0), else undefined. */
   shared: GenerationCache<readonly AffectedRecord[]> | undefined;
-  /** How often each lookup key occurs in this call. */
-  uses: Map<string, number>;
-  /** The records of the keys used more than once, for their next use. */
-  inCall: Map<string, readonly AffectedRecord[]>;
+  survey: Survey;
+  /** Per namespace (survey group): the records of the names used more than once, for their next use. */
+  inCall: (Map<string, readonly AffectedRecord[]> | undefined)[];
   /** The fixed versions of each range list evaluated for the current package (null: not affected). */
   sharedFixes: Map<AffectedRange[], string[] | null>;
   memoFixes: FixesOf;
@@ -180,6 +179,49 @@ interface CallContext {
  * (on-stack replacement) again and again as the mix moves from one ecosystem to the next.
  */
 
+/** What a first pass over the package list learns, before any lookup. */
+interface Survey {
+  /** The namespaces of the list, in order of first appearance (undefined: packages without one). */
+  namespaces: (string | undefined)[];
+  /** Per package: the index of its namespace in `namespaces`. */
+  group: Uint32Array;
+  /**
+   * Per namespace: how often each lookup name occurs. Only the counts are kept: what each package is
+   * looked up as is worked out again in its round, which costs less than keeping it.
+   */
+  uses: Map<string, number>[];
+  /** The order packages are evaluated in (see evaluationOrder); undefined: input order. */
+  order: Uint32Array | undefined;
+}
+
+function survey(packages: readonly Package[]): Survey {
+  const groupOf = new Map<string | undefined, number>();
+  const namespaces: (string | undefined)[] = [];
+  const uses: Map<string, number>[] = [];
+  const group = new Uint32Array(packages.length);
+  for (let i = 0; i < packages.length; i++) {
+    const pkg = packages[i];
+    if (pkg === undefined) continue;
+    const namespace = packageNamespace(pkg);
+    let g = groupOf.get(namespace);
+    if (g === undefined) {
+      g = namespaces.length;
+      groupOf.set(namespace, g);
+      namespaces.push(namespace);
+      uses.push(new Map());
+    }
+    group[i] = g;
+    const counts = uses[g];
+    if (namespace === undefined || counts === undefined) continue;
+    const { names } = lookupFor(pkg);
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] ?? '';
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return { namespaces, group, uses, order: evaluationOrder(group, namespaces.length) };
+}
+
 /**
  * The order packages are evaluated in: the namespaces of the list interleaved, each namespace's
  * packages spread evenly over the whole call and kept in input order (the i-th of n packages of a
@@ -190,82 +232,68 @@ interface CallContext {
  * one core the compiler's time is the scanner's time. Interleaved, the functions meet every
  * ecosystem of the list within their first few calls and are compiled once. The findings are
  * sorted at the end, so the order leaves no trace in the result (packages of one namespace keep
- * their order, so findings that sort equal do too). Returns undefined for a list of one namespace.
+ * their order, so findings that sort equal do too). Undefined for a list of one namespace.
  */
-function evaluationOrder(packages: readonly Package[]): Uint32Array | undefined {
-  const groupOf = new Map<string, number>();
-  const group = new Uint32Array(packages.length);
-  const counts: number[] = [];
-  for (let i = 0; i < packages.length; i++) {
-    const pkg = packages[i];
-    const namespace = (pkg === undefined ? undefined : packageNamespace(pkg)) ?? '';
-    let g = groupOf.get(namespace);
-    if (g === undefined) {
-      g = counts.length;
-      groupOf.set(namespace, g);
-      counts.push(0);
-    }
-    group[i] = g;
+function evaluationOrder(group: Uint32Array, groups: number): Uint32Array | undefined {
+  if (groups < 2) return undefined;
+  const counts = new Uint32Array(groups);
+  for (let i = 0; i < group.length; i++) {
+    const g = group[i] ?? 0;
     counts[g] = (counts[g] ?? 0) + 1;
   }
-  if (counts.length < 2) return undefined;
-  const rank = new Uint32Array(counts.length);
-  const place = new Float64Array(packages.length);
-  for (let i = 0; i < packages.length; i++) {
+  // Sorted as numbers, natively: each package's place, scaled to an integer below 2^20, times 2^32,
+  // plus its index (below 2^32), is exact in a double; ties of place keep input order.
+  const keys = new Float64Array(group.length);
+  const rank = new Uint32Array(groups);
+  for (let i = 0; i < group.length; i++) {
     const g = group[i] ?? 0;
     const r = rank[g] ?? 0;
     rank[g] = r + 1;
-    place[i] = (r + 0.5) / (counts[g] ?? 1);
+    keys[i] = Math.floor(((r + 0.5) / (counts[g] ?? 1)) * PLACE_SCALE) * INDEX_SCALE + i;
   }
-  const order = new Uint32Array(packages.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  return order.sort((a, b) => (place[a] ?? 0) - (place[b] ?? 0) || (group[a] ?? 0) - (group[b] ?? 0));
+  keys.sort();
+  const order = new Uint32Array(group.length);
+  for (let k = 0; k < keys.length; k++) order[k] = (keys[k] ?? 0) % INDEX_SCALE;
+  return order;
 }
 
-/** Pass 0: how often each lookup key occurs. Only the counts are kept: what each package is looked up as is worked out again in its round, which costs less than keeping it. */
-function countLookups(packages: readonly Package[]): Map<string, number> {
-  const uses = new Map<string, number>();
-  for (let i = 0; i < packages.length; i++) {
-    const pkg = packages[i];
-    if (pkg !== undefined) countLookupsOf(pkg, uses);
-  }
-  return uses;
-}
-
-function countLookupsOf(pkg: Package, uses: Map<string, number>): void {
-  const namespace = packageNamespace(pkg);
-  if (namespace === undefined) return;
-  const { names } = lookupFor(pkg);
-  for (let n = 0; n < names.length; n++) {
-    const key = `${namespace}\u0000${names[n] ?? ''}`;
-    uses.set(key, (uses.get(key) ?? 0) + 1);
-  }
-}
+const PLACE_SCALE = 2 ** 20;
+const INDEX_SCALE = 2 ** 32;
 
 /**
- * The records filed under one lookup key. Within a call, the records of a key that occurs more than
- * once are kept for its next use; the records of the others are dropped after their one use (they
- * die young: cheap to collect).
+ * The records filed under one lookup name. Within a call, the records of a name that occurs more
+ * than once in its namespace are kept for its next use; the records of the others are dropped after
+ * their one use (they die young: cheap to collect).
  */
-function recordsOf(call: CallContext, namespace: string, name: string, key: string): readonly AffectedRecord[] {
-  const cache = call.shared ?? call.inCall;
-  let value = cache.get(key);
+function recordsOf(call: CallContext, plan: Plan, name: string): readonly AffectedRecord[] {
+  const { namespace, group } = plan;
+  if (call.shared !== undefined) {
+    const key = `${namespace}\u0000${name}`;
+    let value = call.shared.get(key);
+    if (value === undefined) {
+      value = call.index.records(namespace, name);
+      call.shared.set(key, value);
+    }
+    return value;
+  }
+  const kept = call.inCall[group];
+  let value = kept?.get(name);
   if (value === undefined) {
     value = call.index.records(namespace, name);
-    if (call.shared !== undefined || (call.uses.get(key) ?? 0) > 1) cache.set(key, value);
+    if ((call.survey.uses[group]?.get(name) ?? 0) > 1) (call.inCall[group] ??= new Map()).set(name, value);
   }
   return value;
 }
 
 /** Pass 1 for one package: its records evaluated against its version (no advisory text is read); the rids of the hits are appended to `keys`. */
 function evaluatePackage(call: CallContext, plan: Plan, keys: number[]): RecordHit[] | undefined {
-  const { scheme, namespace, lookup, keys: lookupKeys } = plan;
+  const { scheme, lookup } = plan;
   let matched: RecordHit[] | undefined;
   // The range lists one package's records share (the DB stores each distinct list of a package once)
   // are evaluated once per package. Map.clear() allocates a new table: only when there is something to clear.
   if (call.sharedFixes.size > 0) call.sharedFixes.clear();
   for (let n = 0; n < lookup.names.length; n++) {
-    const records = recordsOf(call, namespace, lookup.names[n] ?? '', lookupKeys[n] ?? '');
+    const records = recordsOf(call, plan, lookup.names[n] ?? '');
     for (let r = 0; r < records.length; r++) {
       const record = records[r];
       if (record === undefined) continue;
@@ -378,14 +406,13 @@ export function createMatcher(deps: MatcherDeps): Matcher {
   };
 
   /** What a package is looked up as, or why it cannot be. */
-  const planOf = (pkg: Package): Plan | UnmatchedReason => {
-    const namespace = packageNamespace(pkg);
+  const planOf = (pkg: Package, namespace: string | undefined, group: number): Plan | UnmatchedReason => {
     if (namespace === undefined) return 'no-namespace';
     const scheme = schemeOf(namespace);
     if (scheme === undefined) return 'no-scheme';
     const lookup = lookupFor(pkg);
     if (!scheme.isValid(lookup.version)) return 'invalid-version';
-    return { pkg, namespace, scheme, lookup, keys: lookup.names.map((name) => `${namespace}\u0000${name}`), isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type) };
+    return { pkg, namespace, scheme, lookup, group, isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type) };
   };
 
   return {
@@ -395,8 +422,8 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         index,
         now: clock.now().getTime(),
         shared,
-        uses: countLookups(packages),
-        inCall: new Map(),
+        survey: survey(packages),
+        inCall: [],
         sharedFixes,
         memoFixes: (scheme, version, ranges, versions) => {
           if (versions.length > 0) return rangeFixes(scheme, version, ranges, versions);
@@ -410,14 +437,15 @@ export function createMatcher(deps: MatcherDeps): Matcher {
         findings: [],
       };
       const unmatched: { at: number; entry: UnmatchedPackage }[] = [];
-      const order = evaluationOrder(packages);
+      const { order, group, namespaces } = call.survey;
       for (let start = 0; start < packages.length; start += ROUND) {
         const round: Plan[] = [];
         for (let i = start; i < packages.length && i < start + ROUND; i++) {
           const at = order === undefined ? i : (order[i] ?? i);
           const pkg = packages[at];
           if (pkg === undefined) continue;
-          const plan = planOf(pkg);
+          const g = group[at] ?? 0;
+          const plan = planOf(pkg, namespaces[g], g);
           if (typeof plan === 'string') unmatched.push({ at, entry: { package: pkg, reason: plan } });
           else round.push(plan);
         }
