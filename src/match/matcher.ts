@@ -15,7 +15,7 @@ import {
 import { affectedFixes } from '../versioning/range.js';
 import { schemeForNamespace } from '../versioning/registry.js';
 import type { VersionScheme } from '../versioning/types.js';
-import type { AdvisorySummary, AffectedRecord } from '../vulndb/types.js';
+import type { AdvisorySummary, AffectedRecord, InstalledVersion } from '../vulndb/types.js';
 import { advisoryIds, aliasesOf, createInterner, groupByVulnerability, isCveId, type MatchedRecord, type VulnerabilityGroup } from './dedup.js';
 import { GenerationCache } from '../vulndb/cache.js';
 import { lookupFor, type Lookup } from './lookup.js';
@@ -110,6 +110,8 @@ interface Plan {
   lookup: Lookup;
   /** The namespace's index in the call's survey. */
   group: number;
+  /** The version compared, with the namespace's scheme, for lookups whose answer is not kept. */
+  installed: InstalledVersion;
   /** A distro package: its distro's rating decides the severity. */
   isOsPackage: boolean;
 }
@@ -279,8 +281,12 @@ function recordsOf(call: CallContext, plan: Plan, name: string): readonly Affect
   const kept = call.inCall[group];
   let value = kept?.get(name);
   if (value === undefined) {
-    value = call.index.records(namespace, name);
-    if ((call.survey.uses[group]?.get(name) ?? 0) > 1) (call.inCall[group] ??= new Map()).set(name, value);
+    // A name used once is looked up for its version only: the index may then skip a row whose every
+    // record ends below it. One used again gets the whole list, kept for its next use.
+    if ((call.survey.uses[group]?.get(name) ?? 0) > 1) {
+      value = call.index.records(namespace, name);
+      (call.inCall[group] ??= new Map()).set(name, value);
+    } else value = call.index.records(namespace, name, plan.installed);
   }
   return value;
 }
@@ -412,7 +418,7 @@ export function createMatcher(deps: MatcherDeps): Matcher {
     if (scheme === undefined) return 'no-scheme';
     const lookup = lookupFor(pkg);
     if (!scheme.isValid(lookup.version)) return 'invalid-version';
-    return { pkg, namespace, scheme, lookup, group, isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type) };
+    return { pkg, namespace, scheme, lookup, group, installed: { scheme, version: lookup.version }, isOsPackage: OS_PACKAGE_TYPES.includes(pkg.type) };
   };
 
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AffectedRange, RangeEvent } from '../core/index.js';
-import { fixedVersionsFor, isAffected } from './range.js';
+import { fixedVersionsFor, isAffected, rangeEnd } from './range.js';
 import { SCHEMES } from './registry.js';
 import type { SchemeId } from './types.js';
 
@@ -241,5 +241,19 @@ describe('OSV range evaluation', () => {
     expect(isAffected(s, '1.5.0', { ranges: [r], versions: [] })).toBe(true);
     expect(isAffected(s, '2.0.0', { ranges: [r], versions: [] })).toBe(false);
     expect(r.events).toEqual([{ fixed: '2.0.0' }, { introduced: '1.0.0' }]);
+  });
+});
+
+describe('rangeEnd', () => {
+  it.each<[string, SchemeId, AffectedRange, { version: string; strict: boolean } | undefined]>([
+    ['a fixed end: versions at or above it', 'semver', range({ introduced: '0' }, { fixed: '1.2.3' }), { version: '1.2.3', strict: false }],
+    ['a last_affected end: versions above it', 'semver', range({ introduced: '1.0.0' }, { last_affected: '1.4.0' }), { version: '1.4.0', strict: true }],
+    ['the last of several intervals', 'pep440', range({ introduced: '0' }, { fixed: '1.0' }, { introduced: '2.0' }, { fixed: '2.3' }), { version: '2.3', strict: false }],
+    ['open above its last introduced', 'semver', range({ introduced: '0' }, { fixed: '1.0.0' }, { introduced: '2.0.0' }), undefined],
+    ['open: introduced 0 alone', 'dpkg', range({ introduced: '0' }), undefined],
+    ['feed order is not evaluation order', 'semver', range({ fixed: '2.11.0' }, { introduced: '2.9.0' }), { version: '2.11.0', strict: false }],
+    ['a limit is left out', 'semver', range({ introduced: '1.0.0' }, { fixed: '1.5.0' }, { limit: '3.0.0' }), { version: '1.5.0', strict: false }],
+  ])('%s', (_name, scheme, r, end) => {
+    expect(rangeEnd(SCHEMES[scheme], r)).toEqual(end);
   });
 });

@@ -191,3 +191,29 @@ export function isAffected(scheme: VersionScheme, version: string, affected: { r
 export function fixedVersionsFor(scheme: VersionScheme, version: string, ranges: readonly AffectedRange[]): string[] {
   return affectedFixes(scheme, version, { ranges, versions: [] }) ?? [];
 }
+
+/** Where a range stops affecting versions (rangeEnd). */
+export interface RangeEnd {
+  version: string;
+  /** True: versions above `version` are beyond the range (a `last_affected` end); false: versions at or above it (a `fixed` end). */
+  strict: boolean;
+}
+
+/**
+ * Where `range` stops affecting versions: its last `fixed` (versions at or above it are not
+ * affected) or `last_affected` (versions above it) event in evaluation order; undefined when the
+ * range stays open above its last event (the last is an `introduced`, or there is none). Limits are
+ * left out: they only narrow a range, so the answer holds with them.
+ */
+export function rangeEnd(scheme: VersionScheme, range: AffectedRange): RangeEnd | undefined {
+  const events = sortedEvents(scheme, range.events);
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e === undefined) continue;
+    const kind = kindOf(e);
+    if (kind === LIMIT) continue;
+    if (kind === INTRODUCED) return undefined;
+    return { version: versionOf(e), strict: kind === LAST_AFFECTED };
+  }
+  return undefined;
+}

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { AppError, type AdvisoryHeader, type EpssScore, type KevEntry } from '../core/index.js';
+import { isBeyond } from './bound.js';
 import { GenerationCache, SecondRequestCache } from './cache.js';
 import { decodeCvss, decodePackageRecords, decodeStrings, decodeSummary, toSeverity } from './codec.js';
 import { SCHEMA_VERSION } from './schema.js';
-import type { AdvisoryIndex, AdvisorySummary, AffectedRecord } from './types.js';
+import type { AdvisoryIndex, AdvisorySummary, AffectedRecord, InstalledVersion } from './types.js';
 
 interface AdvisoryRow {
   id: string;
@@ -29,6 +30,9 @@ const HEADER_CACHE = 5_000;
 const LOOKUP_CACHE = 20_000;
 /** EPSS scores by CVE id (a score is a few dozen bytes). */
 const EPSS_CACHE = 50_000;
+
+/** The answer of a lookup beyond its row's bound; never written to. */
+const NONE: readonly AffectedRecord[] = Object.freeze([]);
 
 /** A whole header (what `palisade db show` prints) from its row. */
 function headerOf(row: AdvisoryRow): AdvisoryHeader {
@@ -97,7 +101,9 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
 
   // One row per lookup (the packages table, clustered on (namespace, name)); one row per summary of
   // the advisories a match() needs.
-  const packageStmt = db.prepare<[string, string], [string | null, string]>('SELECT ranges, records FROM packages WHERE namespace = ? AND name = ?').raw();
+  const packageStmt = db
+    .prepare<[string, string], [string | null, string, string | null, number]>('SELECT ranges, records, bound, bound_strict FROM packages WHERE namespace = ? AND name = ?')
+    .raw();
   const summaryStmt = db.prepare<[number], string>('SELECT doc FROM summaries WHERE rid = ?').pluck();
   const advisoryStmt = db.prepare<[number], AdvisoryRow>(
     'SELECT id, source, severity, published, modified, aliases, cvss, summary, refs FROM advisories WHERE rid = ?',
@@ -153,11 +159,16 @@ export function openAdvisoryDb(path: string): AdvisoryDb {
         .map((r) => (r.snapshot ? { id: r.source, snapshot: r.snapshot } : { id: r.source }));
       return built?.built_at ? { builtAt: built.built_at, sources } : { sources };
     },
-    records(namespace: string, name: string): readonly AffectedRecord[] {
+    records(namespace: string, name: string, installed?: InstalledVersion): readonly AffectedRecord[] {
       const key = `${namespace}\u0000${name}`;
       const cached = lookups.get(key);
       if (cached) return cached;
       const row = packageStmt.get(namespace, name);
+      // Beyond the row's bound no record applies: nothing to decode (and nothing cached, the answer
+      // holds for this version only).
+      if (row !== undefined && installed !== undefined && row[2] !== null && isBeyond(installed.scheme, installed.version, { version: row[2], strict: row[3] === 1 })) {
+        return NONE;
+      }
       const records = row === undefined ? [] : decodePackageRecords(row[1], row[0]);
       lookups.set(key, records);
       return records;

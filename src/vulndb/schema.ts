@@ -9,7 +9,10 @@
  *   holding all its affected records (codec.ts, encodePackageRow): each distinct range list once,
  *   in its final object shape, and the records pointing at them. One B-tree seek and a JSON.parse
  *   per lookup, no decoding pass. Advisory summaries are read separately, for the records that
- *   matched only.
+ *   matched only. `bound` (bound.ts, packageBound): the version from which on no record of the row
+ *   applies (above it when `bound_strict`, else at or above), NULL when some record applies without
+ *   end; a lookup for a version beyond it decodes nothing. Worked out with the namespace's version
+ *   scheme: a change to a scheme's order changes bounds, so it bumps SCHEMA_VERSION.
  * - summaries: per advisory (rid), what the matcher reads of it as one JSON document in its final
  *   shape (codec.ts, decodeSummary), with the EPSS scores of the CVEs it names, derived from
  *   `advisories` and `epss` at the end of the build (SUMMARIES_SQL): one string and one JSON.parse
@@ -27,7 +30,7 @@
  *
  * Version 4: `affected` moved out of the DB; ranges and CVSS stored as objects instead of compact
  * arrays, each distinct range list once per package; `summaries` added.
- * Version 5: `summaries` documents ASCII only, every key present (null when absent).
+ * Version 5: `summaries` documents ASCII only, every key present (null when absent); `packages.bound`.
  */
 export const SCHEMA_VERSION = 5;
 
@@ -58,6 +61,8 @@ CREATE TABLE packages (
   name TEXT NOT NULL,
   ranges TEXT,
   records TEXT NOT NULL,
+  bound TEXT,
+  bound_strict INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (namespace, name)
 ) WITHOUT ROWID;
 CREATE TABLE aliases (

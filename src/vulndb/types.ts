@@ -1,3 +1,4 @@
+import type { VersionScheme } from '../versioning/types.js';
 import type { Advisory, AdvisoryHeader, AffectedPackage, AffectedRange, EpssScore, FixState, KevEntry, Severity } from '../core/index.js';
 
 /**
@@ -25,6 +26,12 @@ export interface AffectedRecord {
   versions: string[];
 }
 
+/** The version a lookup is for, with the scheme of its namespace (AdvisoryIndex.records). */
+export interface InstalledVersion {
+  scheme: VersionScheme;
+  version: string;
+}
+
 /** One affected-package record together with the advisory it belongs to. */
 export interface AdvisoryCandidate {
   advisory: AdvisorySummary;
@@ -40,8 +47,11 @@ export interface AdvisoryIndex {
   /**
    * Every affected-package record filed under this namespace and package name (exact name match;
    * names are stored as the ecosystem normalises them), in build order. Read-only: answers may be cached.
+   * With `installed`, the index may answer [] when it knows that no record can apply to that version
+   * (the SQLite DB: the version is beyond the row's bound, see bound.ts): an answer for that version
+   * only, which the caller must not keep for another.
    */
-  records(namespace: string, name: string): readonly AffectedRecord[];
+  records(namespace: string, name: string, installed?: InstalledVersion): readonly AffectedRecord[];
   /** The summaries of the advisories these keys (`AffectedRecord.advisory`) name, in the same order. */
   summaries(keys: readonly number[]): AdvisorySummary[];
   kev(cveId: string): KevEntry | undefined;
