@@ -19,8 +19,12 @@ import { decodeRanges, decodeStrings, type StoredRecord } from './codec.js';
 export function packageBound(scheme: VersionScheme, records: readonly StoredRecord[]): RangeEnd | undefined {
   let bound: RangeEnd | undefined;
   const raise = (end: RangeEnd): void => {
-    const order = bound === undefined ? 1 : scheme.compare(end.version, bound.version);
-    if (order > 0 || bound === undefined) bound = end;
+    if (bound === undefined) {
+      bound = end;
+      return;
+    }
+    const order = scheme.compare(end.version, bound.version);
+    if (order > 0) bound = end;
     else if (order === 0 && end.strict && !bound.strict) bound = { version: bound.version, strict: true };
   };
   // The records of one package share few distinct range lists: each is read once. A list's ends are
