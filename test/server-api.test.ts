@@ -318,6 +318,9 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     });
 
   it('re-evaluates by the windows: pushed ≤ 90 d, pulled ≤ 30 d, running; never re-pulls', async () => {
+    // The 2026-03-21 tick's rematch may still be queued or running: a job in flight for the same digest
+    // absorbs a new one of its kind (enqueue dedupes), which would leave one rematch fewer than counted here.
+    await queueDrained();
     // The image was pushed and pulled on 2026-03-10; the first scheduler tick (2026-03-21, when the disable
     // rule expired) re-evaluated it for the advisory DB build. On 2026-05-01 (52 days) it is inside the push window.
     clock.set('2026-05-01T04:00:00Z');
