@@ -355,6 +355,37 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect(after.findings).toHaveLength(6);
   });
 
+  it('re-evaluates again when the advisory DB changes while a rematch of the image is running', async () => {
+    // The running job holds the digest's one active rematch slot, so the re-evaluation the 07-03 build
+    // queues is absorbed by it; the job, matched with 07-02, must queue another one once it is stored.
+    const history = async (): Promise<(string | undefined)[]> =>
+      z.object({ scans: z.array(z.object({ kind: z.string(), dbBuiltAt: z.string().optional() })) }).parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.dbBuiltAt);
+    const before = await history();
+    const store = server.store;
+    const finishScan = store.finishScan.bind(store);
+    let swapped = false;
+    store.finishScan = async (...args) => {
+      if (!swapped) {
+        swapped = true;
+        await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true, builtAt: '2024-07-03T00:00:00Z' });
+        expect((await server.scheduler.tick()).reevaluations).toEqual(['db:2024-07-03T00:00:00.000Z']);
+      }
+      return finishScan(...args);
+    };
+    try {
+      expect((await api('/api/v1/reevaluations', { method: 'POST' })).body).toEqual({ candidates: 1, queued: 1 });
+      await waitFor('the swap', () => Promise.resolve(swapped || undefined));
+      await queueDrained();
+    } finally {
+      store.finishScan = finishScan;
+    }
+    // Scans of one clock instant have no order among themselves: compare the builds they matched with.
+    const after = await history();
+    expect(after).toHaveLength(before.length + 2);
+    expect(after.filter((b) => b === '2024-07-03T00:00:00.000Z')).toHaveLength(1);
+    expect(after.filter((b) => b === '2024-07-02T00:00:00.000Z')).toHaveLength(before.filter((b) => b === '2024-07-02T00:00:00.000Z').length + 1);
+  });
+
   it('reports usage and cost per the price rules', async () => {
     const put = await api('/api/v1/clusters/prod/nodes', { method: 'PUT', body: JSON.stringify({ nodes: [{ name: 'node-a', cores: 8 }, { name: 'node-b', cores: 4 }] }) });
     expect(put.body).toEqual({ cluster: 'prod', nodes: 2, cores: 12 });

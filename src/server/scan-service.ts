@@ -147,6 +147,13 @@ export function createScanService(deps: ScanServiceDeps): ScanService {
       metrics.inc('palisade_scans_total', { kind: result.kind, outcome: commit.committed ? 'done' : 'lease-lost' });
       metrics.observe('palisade_scan_duration_seconds', (performance.now() - startedMs) / 1000, { kind: result.kind });
       if (commit.committed) {
+        // The advisory DB moved on while this job ran: the re-evaluation the new build queued for this
+        // digest was absorbed by this job (one active job per kind and digest), so queue it again.
+        const current = advisory.current()?.builtAt;
+        if (current !== builtAt) {
+          await store.enqueue({ kind: 'rematch', digest: job.digest, registry: job.registry, repository: job.repository }, clock.now());
+          log.info({ digest: job.digest, matchedWith: builtAt, current }, 'advisory DB changed during the scan; re-evaluation queued');
+        }
         const out = await newFindingEvents(job, commit.newFindings);
         if (out.length > 0) {
           metrics.inc('palisade_events_total', {}, out.length);
