@@ -386,6 +386,39 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect(after.filter((b) => b === '2024-07-02T00:00:00.000Z')).toHaveLength(before.filter((b) => b === '2024-07-02T00:00:00.000Z').length + 1);
   });
 
+  it('finishes a rematch with the build it began with when a new one is loaded before it matches', async () => {
+    // The 07-04 build is loaded while the job reads the stored package list: the job keeps the 07-03
+    // build it holds (no failed attempt on a closed DB), stores its findings, then queues a rematch with 07-04.
+    const history = async (): Promise<(string | undefined)[]> =>
+      z.object({ scans: z.array(z.object({ status: z.string(), dbBuiltAt: z.string().optional() })) }).parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.dbBuiltAt);
+    const before = await history();
+    const retries = (): Promise<string | undefined> => api('/metrics').then((r) => /palisade_scans_total\{kind="rematch",outcome="retry"\} (\d+)/.exec(String(r.body))?.[1]);
+    const retriesBefore = await retries();
+    const store = server.store;
+    const getSbom = store.getSbom.bind(store);
+    let swapped = false;
+    store.getSbom = async (...args) => {
+      if (!swapped) {
+        swapped = true;
+        await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true, builtAt: '2024-07-04T00:00:00Z' });
+        expect((await server.scheduler.tick()).reevaluations).toEqual(['db:2024-07-04T00:00:00.000Z']);
+      }
+      return getSbom(...args);
+    };
+    try {
+      expect((await api('/api/v1/reevaluations', { method: 'POST' })).body).toEqual({ candidates: 1, queued: 1 });
+      await waitFor('the swap', () => Promise.resolve(swapped || undefined));
+      await queueDrained();
+    } finally {
+      store.getSbom = getSbom;
+    }
+    const after = await history();
+    expect(after).toHaveLength(before.length + 2);
+    expect(after.filter((b) => b === '2024-07-03T00:00:00.000Z')).toHaveLength(2);
+    expect(after.filter((b) => b === '2024-07-04T00:00:00.000Z')).toHaveLength(1);
+    expect(await retries()).toBe(retriesBefore);
+  });
+
   it('reports usage and cost per the price rules', async () => {
     const put = await api('/api/v1/clusters/prod/nodes', { method: 'PUT', body: JSON.stringify({ nodes: [{ name: 'node-a', cores: 8 }, { name: 'node-b', cores: 4 }] }) });
     expect(put.body).toEqual({ cluster: 'prod', nodes: 2, cores: 12 });

@@ -7,7 +7,7 @@ import { createMatcher } from '../match/index.js';
 import { SCAN_CATALOGERS } from '../scan/catalogers.js';
 import { scanImage } from '../scan/scan.js';
 import type { Job, ScanResultInput, Store } from '../store/index.js';
-import type { AdvisoryProvider } from './advisory.js';
+import type { AdvisoryLease, AdvisoryProvider } from './advisory.js';
 import { markFindings } from './disable.js';
 import type { EventSink, FindingEvent } from './events.js';
 import type { Metrics } from './metrics.js';
@@ -53,10 +53,37 @@ export function createScanService(deps: ScanServiceDeps): ScanService {
   const platform = parsePlatform(config.platform);
   const day = 24 * 3600 * 1000;
 
-  const index = (): NonNullable<ReturnType<AdvisoryProvider['current']>> => {
-    const current = advisory.current();
-    if (!current) throw new AppError('UPSTREAM', advisory.error() ?? 'no advisory DB is loaded; build it with `palisade db update`');
-    return current;
+  /** The loaded advisory DB, held open for the job (a newer build may replace it meanwhile). */
+  const lease = (): AdvisoryLease => {
+    const held = advisory.acquire();
+    if (!held) throw new AppError('UPSTREAM', advisory.error() ?? 'no advisory DB is loaded; build it with `palisade db update`');
+    return held;
+  };
+
+  /** The job's findings: the stored package list matched again, or the image pulled and scanned. */
+  const evaluate = async (job: Job, owner: string, started: Date, { db, builtAt }: AdvisoryLease): Promise<ScanResultInput> => {
+    const stored = job.forcePull ? undefined : await store.getSbom(job.digest);
+    if (stored) {
+      const matched = createMatcher({ index: db, clock }).match(stored.packages);
+      return { kind: 'rematch', worker: owner, startedAt: started.toISOString(), findings: matched.findings, ...(builtAt ? { dbBuiltAt: builtAt } : {}) };
+    }
+    if (job.kind === 'rematch') throw new AppError('NOT_FOUND', `no stored package list for ${job.digest}; queue a scan instead`);
+    const registry = registries.byHost(job.registry);
+    if (!registry) throw new AppError('NOT_FOUND', `registry ${job.registry} is not configured any more; add it under registries`);
+    const source = await openImageSource({ kind: 'registry', ref: { registry: registry.host, repository: job.repository, digest: job.digest } }, { platform, client: registry.client });
+    try {
+      const outcome = await scanImage(source, { catalogers: SCAN_CATALOGERS, index: db, clock, log: log.child({ digest: job.digest }) });
+      return {
+        kind: 'pull',
+        worker: owner,
+        startedAt: started.toISOString(),
+        sbom: { packages: outcome.packages, platform: outcome.platform, ...(outcome.distro ? { distro: outcome.distro } : {}) },
+        findings: outcome.findings,
+        ...(builtAt ? { dbBuiltAt: builtAt } : {}),
+      };
+    } finally {
+      await source.close();
+    }
   };
 
   const newFindingEvents = async (job: Job, newFindings: ScanResultInput['findings']): Promise<FindingEvent[]> => {
@@ -118,30 +145,13 @@ export function createScanService(deps: ScanServiceDeps): ScanService {
     async execute(job, owner) {
       const started = clock.now();
       const startedMs = performance.now();
-      const { db, builtAt } = index();
-      const stored = job.forcePull ? undefined : await store.getSbom(job.digest);
+      const held = lease();
+      const { builtAt } = held;
       let result: ScanResultInput;
-      if (stored) {
-        const matched = createMatcher({ index: db, clock }).match(stored.packages);
-        result = { kind: 'rematch', worker: owner, startedAt: started.toISOString(), findings: matched.findings, ...(builtAt ? { dbBuiltAt: builtAt } : {}) };
-      } else {
-        if (job.kind === 'rematch') throw new AppError('NOT_FOUND', `no stored package list for ${job.digest}; queue a scan instead`);
-        const registry = registries.byHost(job.registry);
-        if (!registry) throw new AppError('NOT_FOUND', `registry ${job.registry} is not configured any more; add it under registries`);
-        const source = await openImageSource({ kind: 'registry', ref: { registry: registry.host, repository: job.repository, digest: job.digest } }, { platform, client: registry.client });
-        try {
-          const outcome = await scanImage(source, { catalogers: SCAN_CATALOGERS, index: db, clock, log: log.child({ digest: job.digest }) });
-          result = {
-            kind: 'pull',
-            worker: owner,
-            startedAt: started.toISOString(),
-            sbom: { packages: outcome.packages, platform: outcome.platform, ...(outcome.distro ? { distro: outcome.distro } : {}) },
-            findings: outcome.findings,
-            ...(builtAt ? { dbBuiltAt: builtAt } : {}),
-          };
-        } finally {
-          await source.close();
-        }
+      try {
+        result = await evaluate(job, owner, started, held);
+      } finally {
+        held.release();
       }
       const commit = await store.finishScan(job, owner, result, clock.now());
       metrics.inc('palisade_scans_total', { kind: result.kind, outcome: commit.committed ? 'done' : 'lease-lost' });
