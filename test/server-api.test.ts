@@ -355,32 +355,47 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
     expect(after.findings).toHaveLength(6);
   });
 
-  it('re-evaluates again when the advisory DB changes while a rematch of the image is running', async () => {
-    // The running job holds the digest's one active rematch slot, so the re-evaluation the 07-03 build
-    // queues is absorbed by it; the job, matched with 07-02, must queue another one once it is stored.
-    const history = async (): Promise<(string | undefined)[]> =>
-      z.object({ scans: z.array(z.object({ kind: z.string(), dbBuiltAt: z.string().optional() })) }).parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.dbBuiltAt);
-    const before = await history();
+  /** The build each stored scan of the image matched with (scans of one clock instant have no order among themselves). */
+  const builds = async (): Promise<(string | undefined)[]> =>
+    z.object({ scans: z.array(z.object({ dbBuiltAt: z.string().optional() })) }).parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.dbBuiltAt);
+  const rematchRetries = async (): Promise<string | undefined> => /palisade_scans_total\{kind="rematch",outcome="retry"\} (\d+)/.exec(String((await api('/metrics')).body))?.[1];
+
+  /**
+   * Queues a re-evaluation of the image and, when its job reaches `step` of the store, loads the build
+   * `builtAt` the way the server does (file renamed over, scheduler tick) before letting the step go on.
+   * Returns the builds of the scans the image had before and has once the queue is drained.
+   */
+  const reevaluateSwappingAt = async (step: 'getSbom' | 'finishScan', builtAt: string): Promise<{ before: (string | undefined)[]; after: (string | undefined)[] }> => {
+    const before = await builds();
     const store = server.store;
-    const finishScan = store.finishScan.bind(store);
+    const original: (...args: unknown[]) => Promise<unknown> = store[step].bind(store) as never;
     let swapped = false;
-    store.finishScan = async (...args) => {
-      if (!swapped) {
-        swapped = true;
-        await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true, builtAt: '2024-07-03T00:00:00Z' });
-        expect((await server.scheduler.tick()).reevaluations).toEqual(['db:2024-07-03T00:00:00.000Z']);
-      }
-      return finishScan(...args);
+    const swap = async (): Promise<void> => {
+      if (swapped) return;
+      swapped = true;
+      await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true, builtAt });
+      expect((await server.scheduler.tick()).reevaluations).toEqual([`db:${new Date(builtAt).toISOString()}`]);
     };
+    const patched = async (...args: unknown[]): Promise<unknown> => {
+      await swap();
+      return original(...args);
+    };
+    const restore = { [step]: store[step] };
+    Object.assign(store, { [step]: patched });
     try {
       expect((await api('/api/v1/reevaluations', { method: 'POST' })).body).toEqual({ candidates: 1, queued: 1 });
       await waitFor('the swap', () => Promise.resolve(swapped || undefined));
       await queueDrained();
     } finally {
-      store.finishScan = finishScan;
+      Object.assign(store, restore);
     }
-    // Scans of one clock instant have no order among themselves: compare the builds they matched with.
-    const after = await history();
+    return { before, after: await builds() };
+  };
+
+  it('re-evaluates again when the advisory DB changes while a rematch of the image is running', async () => {
+    // The running job holds the digest's one active rematch slot, so the re-evaluation the 07-03 build
+    // queues is absorbed by it; the job, matched with 07-02, must queue another one once it is stored.
+    const { before, after } = await reevaluateSwappingAt('finishScan', '2024-07-03T00:00:00Z');
     expect(after).toHaveLength(before.length + 2);
     expect(after.filter((b) => b === '2024-07-03T00:00:00.000Z')).toHaveLength(1);
     expect(after.filter((b) => b === '2024-07-02T00:00:00.000Z')).toHaveLength(before.filter((b) => b === '2024-07-02T00:00:00.000Z').length + 1);
@@ -389,34 +404,12 @@ describe.skipIf(!registryAvailable())('server with a real registry, SQLite store
   it('finishes a rematch with the build it began with when a new one is loaded before it matches', async () => {
     // The 07-04 build is loaded while the job reads the stored package list: the job keeps the 07-03
     // build it holds (no failed attempt on a closed DB), stores its findings, then queues a rematch with 07-04.
-    const history = async (): Promise<(string | undefined)[]> =>
-      z.object({ scans: z.array(z.object({ status: z.string(), dbBuiltAt: z.string().optional() })) }).parse((await api(`/api/v1/images/${digest}/scans`)).body).scans.map((s) => s.dbBuiltAt);
-    const before = await history();
-    const retries = (): Promise<string | undefined> => api('/metrics').then((r) => /palisade_scans_total\{kind="rematch",outcome="retry"\} (\d+)/.exec(String(r.body))?.[1]);
-    const retriesBefore = await retries();
-    const store = server.store;
-    const getSbom = store.getSbom.bind(store);
-    let swapped = false;
-    store.getSbom = async (...args) => {
-      if (!swapped) {
-        swapped = true;
-        await buildAdvisoryDb(join(dir, 'advisories.sqlite'), { updated: true, builtAt: '2024-07-04T00:00:00Z' });
-        expect((await server.scheduler.tick()).reevaluations).toEqual(['db:2024-07-04T00:00:00.000Z']);
-      }
-      return getSbom(...args);
-    };
-    try {
-      expect((await api('/api/v1/reevaluations', { method: 'POST' })).body).toEqual({ candidates: 1, queued: 1 });
-      await waitFor('the swap', () => Promise.resolve(swapped || undefined));
-      await queueDrained();
-    } finally {
-      store.getSbom = getSbom;
-    }
-    const after = await history();
+    const retries = await rematchRetries();
+    const { before, after } = await reevaluateSwappingAt('getSbom', '2024-07-04T00:00:00Z');
     expect(after).toHaveLength(before.length + 2);
     expect(after.filter((b) => b === '2024-07-03T00:00:00.000Z')).toHaveLength(2);
     expect(after.filter((b) => b === '2024-07-04T00:00:00.000Z')).toHaveLength(1);
-    expect(await retries()).toBe(retriesBefore);
+    expect(await rematchRetries()).toBe(retries);
   });
 
   it('reports usage and cost per the price rules', async () => {
