@@ -197,7 +197,9 @@ const CASES: Case[] = [
     name: 'socat listener',
     rule: 'PAL_NetcatListener',
     run: (ctx) => ({
-      live: ctx.p.start('socat', [`TCP-LISTEN:${ctx.otherPort + 1},bind=127.0.0.1,reuseaddr`, '-'], { stdio: ['pipe', 'ignore', 'ignore'] }),
+      // Port 0: the kernel picks a free one (a fixed port can be taken by another test file's socket,
+      // and a socat that cannot bind exits before the poller sees it).
+      live: ctx.p.start('socat', ['TCP-LISTEN:0,bind=127.0.0.1,reuseaddr', '-'], { stdio: ['pipe', 'ignore', 'ignore'] }),
       twin: ctx.p.start('socat', ['-', `TCP:127.0.0.1:${ctx.otherPort}`], { stdio: ['pipe', 'ignore', 'ignore'] }),
     }),
   },
