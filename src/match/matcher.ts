@@ -116,12 +116,19 @@ interface Plan {
   isOsPackage: boolean;
 }
 
-/** One record that matched a package, before its advisory's summary is read. */
-interface RecordHit {
-  advisory: number;
-  severity: Severity | undefined;
-  fixedVersions: string[];
-  fixState: FixState;
+/**
+ * One record that matched a package, before its advisory's summary is read (its summary is the
+ * package's next one in the round's `summaries`). A class, not a literal: object literals that begin
+ * with the same property share their first hidden classes, and a field that holds a number here and
+ * an object in another literal was generalized halfway through a cold call, which threw away the
+ * optimized code of every function that read it.
+ */
+class RecordHit {
+  constructor(
+    readonly severity: Severity | undefined,
+    readonly fixedVersions: string[],
+    readonly fixState: FixState,
+  ) {}
 }
 
 /**
@@ -133,12 +140,16 @@ const ROUND = 250;
 /** Packages with at least this many matching records share one string per alias id (see createInterner). */
 const INTERN_FROM = 8;
 
-/** Fixed versions of a group's records: sorted by the scheme, spellings it orders equal (PEP 440 `2022.12.07` and `2022.12.7`) kept once. */
+/**
+ * Fixed versions of a group's records: sorted by the scheme, spellings it orders equal (PEP 440
+ * `2022.12.07` and `2022.12.7`) kept once. Always frozen: evaluateRecord's lists are, and a field
+ * that holds frozen and plain arrays (two hidden classes) costs the optimized code that reads it.
+ */
 function unionFixedVersions(scheme: VersionScheme, records: readonly MatchedRecord[]): string[] {
   const only = records.length === 1 ? records[0]?.fixedVersions : undefined;
   // One record with at most one fix: nothing to merge (the common case). evaluateRecord's lists are
   // frozen and shared; another's is copied.
-  if (only !== undefined && only.length <= 1) return Object.isFrozen(only) ? only : only.slice();
+  if (only !== undefined && only.length <= 1) return Object.isFrozen(only) ? only : freezeList(only.slice());
   const fixed = new Set<string>();
   for (const record of records) for (const v of record.fixedVersions) fixed.add(v);
   const fixedVersions: string[] = [];
@@ -146,7 +157,7 @@ function unionFixedVersions(scheme: VersionScheme, records: readonly MatchedReco
     const last = fixedVersions[fixedVersions.length - 1];
     if (last === undefined || scheme.compare(last, v) !== 0) fixedVersions.push(v);
   }
-  return fixedVersions;
+  return freezeList(fixedVersions);
 }
 
 /** The EPSS score of `cve`, from a record of the group that names it (summaries carry the scores of their CVEs). */
@@ -305,7 +316,7 @@ function evaluatePackage(call: CallContext, plan: Plan, keys: number[]): RecordH
       if (record === undefined) continue;
       const verdict = evaluateRecord(scheme, lookup.version, record, call.memoFixes);
       if (verdict === undefined) continue;
-      (matched ??= []).push({ advisory: record.advisory, severity: record.severity, fixedVersions: verdict.fixedVersions, fixState: verdict.fixState });
+      (matched ??= []).push(new RecordHit(record.severity, verdict.fixedVersions, verdict.fixState));
       keys.push(record.advisory);
     }
   }
@@ -352,12 +363,16 @@ function toFinding(call: CallContext, plan: Plan, group: VulnerabilityGroup): Fi
   const fixedVersions = unionFixedVersions(scheme, group.records);
   const only = group.records.length === 1;
   const cvss = chooseCvss(only ? primary.advisory.cvss : group.records.flatMap((r) => r.advisory.cvss));
-  const { severity, severitySource } = chooseSeverity({
-    isOsPackage: plan.isOsPackage,
-    distroRatings: only ? [primary.severity] : group.records.map((r) => r.severity),
-    advisoryRatings: only ? [primary.advisory.severity] : group.records.map((r) => r.advisory.severity),
-    cvss,
-  });
+  // The rating lists are built by push like the one-record literals, not by map(): map() makes holey
+  // arrays, and chooseSeverity, inlined here, was deoptimized each time the other kind came.
+  const distroRatings: (Severity | undefined)[] = [primary.severity];
+  const advisoryRatings: (Severity | undefined)[] = [primary.advisory.severity];
+  for (let r = 1; r < group.records.length; r++) {
+    const record = group.records[r];
+    distroRatings.push(record?.severity);
+    advisoryRatings.push(record?.advisory.severity);
+  }
+  const { severity, severitySource } = chooseSeverity({ isOsPackage: plan.isOsPackage, distroRatings, advisoryRatings, cvss });
   // The key is the finding's one CVE id (aliasesOf leaves other CVEs out), so it alone is enriched.
   const isCve = isCveId(group.key);
   // Every finding has every property, in one order (absent ones undefined, which JSON leaves out): one

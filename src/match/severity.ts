@@ -49,14 +49,23 @@ export interface SeverityInput {
  */
 export function chooseSeverity(input: SeverityInput): Pick<Finding, 'severity' | 'severitySource'> {
   if (input.isOsPackage) {
-    const distro = input.distroRatings.find((s) => s !== undefined && s !== 'unknown');
+    const distro = firstRating(input.distroRatings);
     if (distro) return { severity: distro, severitySource: 'distro' };
   }
-  const advisory = input.advisoryRatings.find((s) => s !== undefined && s !== 'unknown');
+  const advisory = firstRating(input.advisoryRatings);
   if (advisory) return { severity: advisory, severitySource: 'advisory' };
   if (input.cvss) {
     const banded = severityFromScore(input.cvss.baseScore);
     if (banded !== 'unknown') return { severity: banded, severitySource: 'cvss' };
   }
   return { severity: 'unknown', severitySource: 'none' };
+}
+
+/** The first rating that says something ('unknown' says nothing). */
+function firstRating(ratings: readonly (Severity | undefined)[]): Severity | undefined {
+  for (let i = 0; i < ratings.length; i++) {
+    const rating = ratings[i];
+    if (rating !== undefined && rating !== 'unknown') return rating;
+  }
+  return undefined;
 }
