@@ -118,10 +118,10 @@ interface Plan {
 
 /**
  * One record that matched a package, before its advisory's summary is read (its summary is the
- * package's next one in the round's `summaries`). A class, not a literal: object literals that begin
- * with the same property share their first hidden classes, and a field that holds a number here and
- * an object in another literal was generalized halfway through a cold call, which threw away the
- * optimized code of every function that read it.
+ * package's next one in the round's `summaries`). A class, so that its instances have hidden classes
+ * of their own, not those of every object literal that begins with the same property (`severity`
+ * also begins chooseSeverity's answer): a field shared so holds values of both, and generalizing it
+ * halfway through a cold call throws away the optimized code that reads it.
  */
 class RecordHit {
   constructor(
@@ -185,12 +185,10 @@ interface CallContext {
   findings: Finding[];
 }
 
-/**
- * One match() call, in small functions that each run once per package or per record. The call runs
- * once in a scanner process, cold: a function called per package is optimized by the JIT once its
- * type feedback settles, where the loops of one long function would be recompiled on the stack
- * (on-stack replacement) again and again as the mix moves from one ecosystem to the next.
- */
+// One match() call, in small functions that each run once per package or per record. The call runs
+// once in a scanner process, cold: a function called per package is optimized by the JIT once its
+// type feedback settles, where the loops of one long function would be recompiled on the stack
+// (on-stack replacement) again and again as the mix moves from one ecosystem to the next.
 
 /** What a first pass over the package list learns, before any lookup. */
 interface Survey {

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Advisory, Clock, CvssScore, EpssScore, KevEntry } from '../core/index.js';
 import { schemeForNamespace } from '../versioning/registry.js';
-import type { VersionScheme } from '../versioning/types.js';
 import { packageBound } from './bound.js';
 import { asciiJson, decodeStrings, encodeCvss, encodePackageRow, encodeRanges, encodeStrings, type StoredRecord } from './codec.js';
 import { cvssScore } from './cvss.js';
@@ -342,7 +341,6 @@ export class AdvisoryDbBuilder {
   /** One `packages` row per (namespace, name) from the build's affected records (codec.ts, encodePackageRow). */
   private writePackages(): void {
     const insert = this.db.prepare('INSERT INTO packages (namespace, name, ranges, records, bound, bound_strict) VALUES (?, ?, ?, ?, ?, ?)');
-    const schemes = new Map<string, VersionScheme | undefined>();
     const rows = this.db
       .prepare<[], [string, string, number, string | null, string | null, string, string | null]>(AFFECTED_BY_PACKAGE_SQL)
       .raw();
@@ -352,8 +350,7 @@ export class AdvisoryDbBuilder {
     const flush = (): void => {
       if (records.length === 0) return;
       const row = encodePackageRow(records);
-      if (!schemes.has(namespace)) schemes.set(namespace, schemeForNamespace(namespace));
-      const scheme = schemes.get(namespace);
+      const scheme = schemeForNamespace(namespace);
       const bound = scheme === undefined ? undefined : packageBound(scheme, records);
       insert.run(namespace, name, row.ranges, row.records, bound?.version ?? null, bound?.strict === true ? 1 : 0);
       records = [];
